@@ -1,0 +1,49 @@
+"""Backends: one small interface between the pipeline and a model.
+
+A backend implements `generate(messages, options) -> Iterator[str]` and yields text as it
+arrives. Retries, timing, logging and the whole safety layer live outside it (pipeline.py).
+
+Specs, as the CLI and `typingcure.reply(backend=...)` take them:
+`local`, `local:/path/model.gguf`, `openai:MODEL@URL`, `scripted:FILE`; a third party's
+backend registered as NAME is `NAME` or `NAME:ARGUMENT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+from ..errors import ConfigError
+from ..registry import create
+from ..types import Message
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    max_tokens: int = 120
+    temperature: float = 0.3
+    stop: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Backend(Protocol):
+    spec: str
+    remote: bool
+
+    def generate(self, messages: Sequence[Message], options: GenerateOptions) -> Iterator[str]: ...
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """`"openai:m@http://h/v1"` -> `("openai", "m@http://h/v1")`; `"local"` -> `("local", None)`."""
+    spec = (spec or "").strip()
+    if not spec:
+        raise ConfigError("empty backend spec (try 'local', 'local:/path/model.gguf', 'openai:MODEL@URL' or 'scripted:FILE')")
+    name, sep, target = spec.partition(":")
+    return name, (target if sep else None)
+
+
+def backend_from_spec(spec: str, *, timeout: float = 60.0) -> Backend:
+    name, target = parse_spec(spec)
+    backend: Backend = create("backend", name, target=target, timeout=timeout)
+    backend.spec = spec
+    return backend

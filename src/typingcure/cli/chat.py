@@ -1,0 +1,134 @@
+"""`typingcure chat`: an interactive conversation, streamed; also works with stdin as a pipe.
+
+Commands: /role [NAME], /country XX, /resources, /why, /help, /end.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import click
+
+from ..config import load_settings
+from ..errors import BackendError, InputError, TypingcureError
+from ..explain import explain_turn, resource_lines
+from ..pipeline import Parts, Session, build_parts, run_turn
+from ..roles import load_role, role_names
+from ..safety.resources import care_card
+from ..types import Profile
+
+HELP = """Commands:
+  /role [NAME]   what I am for today: {roles}
+  /country XX    your country (two letters), for the right local services
+  /resources     local crisis lines and emergency numbers
+  /why           what each safety stage decided on the last turn, and why
+  /end           end the session (Ctrl-D works too)
+In an emergency, call your local emergency number. I'm an AI, not a person, a therapist or an emergency service."""
+
+
+class ChatUI:
+    def __init__(self, session: Session, parts: Parts, interactive: bool) -> None:
+        self.session, self.parts, self.interactive = session, parts, interactive
+        self.out: Callable[[str], None] = lambda text: click.echo(text)
+
+    def say(self, text: str) -> None:
+        click.echo(text)
+
+    def read(self) -> str | None:
+        try:
+            if self.interactive:
+                return input("you › ")
+            line = sys.stdin.readline()
+            return line.rstrip("\n") if line else None
+        except EOFError:
+            return None
+
+    def greet(self) -> None:
+        role = load_role(self.session.role)
+        self.say(role.intro)
+        self.say("Type /help for commands, /end to finish.\n")
+
+    def command(self, line: str) -> bool:
+        """Handle a slash command; returns False when the session should end."""
+        name, _, arg = line[1:].partition(" ")
+        arg = arg.strip()
+        last = self.session.turns[-1] if self.session.turns else None
+        if name in ("end", "quit", "exit"):
+            return False
+        if name == "help":
+            self.say(HELP.format(roles=", ".join(role_names())))
+        elif name == "role":
+            if not arg:
+                for r in role_names():
+                    self.say(f"  {r:<10} {load_role(r).summary}")
+            else:
+                self.session.role = load_role(arg).name
+                self.say(load_role(arg).intro)
+        elif name == "country":
+            self.session.profile = Profile(**{**self.session.profile.model_dump(), "country": arg or None})
+            self.say(f"Country set to {self.session.profile.country or 'not set'}.")
+        elif name == "resources":
+            for text in resource_lines(None, care_card(self.session.profile.country)):
+                self.say("  " + text)
+        elif name == "why":
+            self.say("\n".join(explain_turn(last)) if last else "Nothing to explain yet.")
+        else:
+            self.say(f"Unknown command /{name}. Type /help.")
+        return True
+
+    def turn(self, text: str) -> None:
+        if self.interactive:
+            click.echo("typingcure › ", nl=False)
+        turn = run_turn(self.session, text, self.parts, on_release=lambda piece: click.echo(piece, nl=False))
+        click.echo("" if turn.reply else "(saved quietly)")
+        if turn.decision.resources:
+            self.say("\nIf you need someone now:")
+            for line in resource_lines(turn):
+                self.say("  " + line)
+        for note in turn.notes:
+            self.say(f"  · {note}")
+        self.say("")
+
+    def run(self) -> int:
+        self.greet()
+        status = 0
+        while (line := self.read()) is not None:
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/"):
+                try:
+                    if not self.command(line):
+                        break
+                except TypingcureError as exc:
+                    self.say(f"typingcure: {exc.message}")
+                continue
+            try:
+                self.turn(line)
+            except InputError as exc:
+                self.say(f"\ntypingcure: {exc.message}")
+            except BackendError as exc:
+                self.say(f"\ntypingcure: {exc.message}")
+                if not self.interactive:
+                    return exc.exit_code
+                status = exc.exit_code
+        where = "were sent to the model server you chose" if self.parts.backend.remote else "stayed on this computer"
+        self.say(f"Take care of yourself. Your words {where}.")
+        return 0 if self.interactive else status
+
+
+@click.command("chat")
+@click.option("--backend", help="local | local:/path/model.gguf | openai:MODEL@URL | scripted:FILE")
+@click.option("--role", help="listener | journal")
+@click.option("--country", help="Two-letter country code, for the right local services.")
+@click.option("--language", help="Your language code, if you want to set it (e.g. en, es, sw).")
+def chat_command(backend: str | None, role: str | None, country: str | None, language: str | None) -> None:
+    """Talk it through. Streams replies; reads lines from a pipe too."""
+    settings = load_settings({"backend": backend, "role": role, "country": country, "language": language})
+    session = Session(profile=Profile(country=settings.country, language=settings.language), role=load_role(settings.role).name)
+    parts = build_parts(settings.backend, settings)
+    prepare = getattr(parts.backend, "prepare", None)
+    if prepare:
+        prepare()
+    sys.exit(ChatUI(session, parts, interactive=sys.stdin.isatty()).run())

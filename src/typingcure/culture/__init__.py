@@ -1,0 +1,1 @@
+"""Language handling and, later, culture packs: offered to the person, never inferred from a name or country."""

@@ -1,0 +1,79 @@
+"""A small, offline language detector for short messages.
+
+Non-Latin scripts decide by script (Hangul -> ko, kana -> ja, Han -> zh, Devanagari -> hi,
+Arabic script -> ar or fa, Cyrillic -> ru). Latin-script text is decided by counting common
+function words per language; too few hits means "unknown" and the caller falls back to the
+language the person chose in their profile. It never guesses from a name or a country.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("i the and to a of my me is it that you not this was have just feel don't can't i'm with for".split()),
+    "es": frozenset("yo el la que de no me mi es y en un una lo por con estoy siento quiero muy pero".split()),
+    "pt": frozenset("eu o a que de não me meu minha é e em um uma com estou sinto quero muito mas você".split()),
+    "fr": frozenset("je le la que de ne pas me mon ma est et en un une avec suis sens veux très mais tu".split()),
+    "de": frozenset("ich der die das und zu nicht mich mein meine ist es ein eine mit bin fühle will sehr aber du".split()),
+    "tr": frozenset("ben bir ve bu çok değil ama benim beni için ile mi ne gibi istiyorum hissediyorum da de".split()),
+    "id": frozenset("saya aku tidak yang dan ini itu di ke dengan ingin merasa sangat tapi kamu sudah mau".split()),
+    "sw": frozenset("mimi na ya wa ni sana siwezi nataka kwa lakini wewe hii katika nina sijui hapana".split()),
+    "pcm": frozenset("dey wetin no be go na abeg una dem una don wan sabi pikin oga sef comot".split()),
+    "hi-latn": frozenset("main mujhe mera meri hai nahi nahin kya aur ko bahut hoon hun raha rahi kuch bhi".split()),
+}
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class Detected:
+    language: str  # "und" when unknown
+    confidence: float
+    script: str
+
+
+def _script_counts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        name = unicodedata.name(ch, "")
+        script = name.split(" ")[0]
+        if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "DEVANAGARI", "ARABIC", "CYRILLIC", "LATIN"):
+            counts[script] = counts.get(script, 0) + 1
+        else:
+            counts["OTHER"] = counts.get("OTHER", 0) + 1
+    return counts
+
+
+def detect(text: str) -> Detected:
+    counts = _script_counts(text[:4000])
+    total = sum(counts.values())
+    if total == 0:
+        return Detected("und", 0.0, "none")
+    script = max(counts, key=lambda k: counts[k])
+    share = counts[script] / total
+    if counts.get("HIRAGANA", 0) + counts.get("KATAKANA", 0) > 0 and script in ("CJK", "HIRAGANA", "KATAKANA"):
+        return Detected("ja", share, "kana")
+    by_script = {"HANGUL": "ko", "CJK": "zh", "DEVANAGARI": "hi", "CYRILLIC": "ru"}
+    if script in by_script:
+        return Detected(by_script[script], share, script.lower())
+    if script == "ARABIC":
+        persian = any(ch in "پچژگکی" for ch in text)
+        return Detected("fa" if persian else "ar", share, "arabic")
+    if script != "LATIN":
+        return Detected("und", 0.0, script.lower())
+    words = [w.lower() for w in _WORD.findall(text[:4000])]
+    if not words:
+        return Detected("und", 0.0, "latin")
+    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _WORDS.items()}
+    best = max(scores, key=lambda k: scores[k])
+    hits = scores[best]
+    runner_up = max(v for k, v in scores.items() if k != best)
+    if hits == 0 or hits == runner_up:
+        return Detected("und", 0.0, "latin")
+    confidence = min(1.0, hits / max(3, len(words) * 0.3)) * (1 - runner_up / (hits + runner_up))
+    return Detected("hi" if best == "hi-latn" else best, round(confidence, 2), "latin")

@@ -1,0 +1,351 @@
+"""One turn, start to finish: `run_turn()` shows every stage in order.
+
+    session = Session(profile=Profile(country="KE"), role="listener")
+    parts = build_parts("local")
+    turn = run_turn(session, "I can't sleep and everything feels heavy", parts, on_release=print)
+    turn.reply, turn.risk.level, turn.decision.resources
+
+intake -> assess -> decide -> generate -> check -> deliver -> record. The model's text is split
+into sentences and each passes the guards before `on_release` sees it, so streaming never shows
+unchecked text. When a safety stage fails, the turn takes the more careful path and says so
+(design/foundation.md, "Fail safe").
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .backends import Backend, GenerateOptions, backend_from_spec
+from .config import Settings
+from .culture.language import detect
+from .errors import BackendError, InputError
+from .registry import create
+from .roles import load_role
+from .safety.assess import Assessor
+from .safety.check import DEFAULT_GUARDS, CheckContext, Guard, check_sentence
+from .safety.decide import Policy
+from .safety.replies import replies
+from .types import (
+    CheckResult,
+    IntakeResult,
+    Message,
+    PolicyDecision,
+    Profile,
+    RiskAssessment,
+    StageName,
+    StageRecord,
+    TurnResult,
+    at_least,
+)
+
+Release = Callable[[str], None]
+HISTORY_MESSAGES = 8
+HISTORY_CHARS = 6000
+LONGEST_SENTENCE = 400
+
+
+@dataclass
+class Session:
+    """One conversation: what the person chose, and the turns so far (kept in memory)."""
+
+    profile: Profile = field(default_factory=Profile)
+    role: str = "listener"
+    messages: list[Message] = field(default_factory=list)
+    turns: list[TurnResult] = field(default_factory=list)
+
+    def user_texts(self) -> list[str]:
+        return [m.content for m in self.messages if m.role == "user"]
+
+
+class Recorder:
+    """Where finished turns go. This one keeps them in the session only (nothing on disk)."""
+
+    spec = "memory"
+
+    def record(self, session: Session, turn: TurnResult) -> None:
+        session.turns.append(turn)
+
+
+@dataclass
+class Parts:
+    backend: Backend
+    assessor: Assessor
+    policy: Policy
+    guards: tuple[Guard, ...]
+    recorder: Recorder = field(default_factory=Recorder)
+    options: GenerateOptions = field(default_factory=GenerateOptions)
+    max_message_chars: int = 16_000
+
+
+def build_parts(backend: str | Backend, settings: Settings | None = None) -> Parts:
+    settings = settings or Settings()
+    if isinstance(backend, str):
+        backend = backend_from_spec(backend, timeout=settings.timeout)
+    return Parts(
+        backend=backend,
+        assessor=create("assessor", "lexicon"),
+        policy=create("policy", "care"),
+        guards=tuple(create("guard", name) for name in DEFAULT_GUARDS),
+        options=GenerateOptions(max_tokens=settings.max_tokens, temperature=settings.temperature),
+        max_message_chars=settings.max_message_chars,
+    )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.stages: list[StageRecord] = []
+        self._last = time.perf_counter()
+
+    def done(self, stage: StageName, verdict: str, explanation: str, ms: float | None = None) -> None:
+        now = time.perf_counter()
+        spent = (now - self._last) * 1000 if ms is None else ms
+        self.stages.append(StageRecord(stage=stage, verdict=verdict, explanation=explanation, ms=round(spent, 3)))
+        self._last = now
+
+    def since_last(self) -> float:
+        return (time.perf_counter() - self._last) * 1000
+
+
+def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release | None = None) -> TurnResult:
+    release = on_release or (lambda _text: None)
+    clock = _Clock()
+
+    load_role(session.role)  # an unknown role is bad input, like bad text: it raises, nothing is recorded
+    intake = intake_text(text, session.profile, parts.max_message_chars)
+    clock.done("intake", intake.verdict, intake.explanation)
+
+    risk = _assess(parts.assessor, intake, session)
+    clock.done("assess", risk.level, risk.explanation)
+
+    decision = _decide(parts.policy, intake, risk, session)
+    clock.done("decide", decision.verdict, decision.explanation)
+
+    ctx = CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language))
+    sentences, generate_note = _generate(session, intake, decision, parts, ctx)
+    limit = ctx.role.rules.max_sentences if decision.verdict == "generate" else None  # fixed replies are whole
+    released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit)
+    clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
+    clock.done("check", _check_verdict(checks), _check_explanation(checks), ms=check_ms)
+
+    turn = _deliver(session, intake, risk, decision, released, checks, generate_note, clock, parts, release)
+    clock.done("deliver", "delivered" if turn.reply else "silent", f"{len(turn.reply)} characters released")
+
+    return _record(session, turn, clock, parts.recorder)
+
+
+# -- intake ---------------------------------------------------------------------------------
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeResult:
+    """Normalise the message and settle its language; raise InputError for unusable input."""
+    if not isinstance(text, str):
+        raise InputError("the message must be text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("the message is not valid UTF-8 text") from None
+    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+    if not cleaned:
+        raise InputError("the message is empty: type something, even a single word")
+    if len(cleaned) > max_chars:
+        raise InputError(f"the message is too long ({len(cleaned):,} characters; the limit is {max_chars:,}); try sending it in parts")
+    found = detect(cleaned)
+    if found.language != "und" and found.confidence >= 0.5:
+        language, source = found.language, "detected"
+    elif profile.language:
+        language, source = profile.language, "profile"
+    else:
+        language, source = "en", "default"
+    changed = cleaned != text
+    return IntakeResult(
+        verdict="normalised" if changed else "accepted",
+        text=cleaned,
+        language=language,
+        language_source=source,  # type: ignore[arg-type]
+        explanation=f"language {language} ({source})" + ("; whitespace or control characters removed" if changed else ""),
+    )
+
+
+# -- assess and decide, failing safe ----------------------------------------------------------
+
+
+def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskAssessment:
+    try:
+        return assessor.assess(intake.text, history=session.user_texts(), language=intake.language)
+    except Exception as exc:  # noqa: BLE001 - any failure takes the careful path
+        return RiskAssessment(
+            level="moderate", categories=(), score=0.5, assessor=getattr(assessor, "spec", "?"), failed=True,
+            explanation=f"the assessor failed ({type(exc).__name__}); treated as moderate risk to be careful",
+        )
+
+
+def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session) -> PolicyDecision:
+    try:
+        return policy.decide(intake, risk, role=session.role, profile=session.profile)
+    except Exception as exc:  # noqa: BLE001
+        if session.role != "listener":
+            session.role = "listener"
+        text = replies(intake.language)
+        return PolicyDecision(
+            verdict="fixed_reply", role="listener", system_prompt="", fixed_reply=text["fallback"],
+            actions=("model_skipped",), policy=getattr(policy, "spec", "?"),
+            notes=("Something went wrong while deciding how to reply, so I gave a careful answer.",),
+            explanation=f"the policy failed ({type(exc).__name__}); a careful fixed reply instead",
+        )
+
+
+# -- generate and check, sentence by sentence ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Note:
+    verdict: str
+    explanation: str
+
+
+def _model_messages(session: Session, intake: IntakeResult, decision: PolicyDecision) -> list[Message]:
+    history: list[Message] = []
+    budget = HISTORY_CHARS
+    for message in reversed(session.messages[-HISTORY_MESSAGES:]):
+        budget -= len(message.content)
+        if budget < 0:
+            break
+        history.insert(0, message)
+    return [Message("system", decision.system_prompt), *history, Message("user", intake.text)]
+
+
+def _generate(
+    session: Session, intake: IntakeResult, decision: PolicyDecision, parts: Parts, ctx: CheckContext
+) -> tuple[Iterator[str], _Note]:
+    if decision.verdict == "silent":
+        return iter(()), _Note("skipped", "the role stays silent this turn")
+    if decision.verdict == "fixed_reply":
+        return iter(split_sentences([decision.fixed_reply or ""])), _Note("skipped", "fixed reply; the model was not asked")
+    tokens = parts.backend.generate(_model_messages(session, intake, decision), parts.options)
+    return split_sentences(tokens), _Note("generated", f"model {parts.backend.spec}")
+
+
+def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
+    """Join streamed chunks and yield whole sentences (with their trailing space)."""
+    buffer = ""
+    boundary = re.compile(r"(?<=[.!?…。！？])[\"')\]]*\s+|\n+")
+    for chunk in chunks:
+        buffer += chunk
+        while True:
+            m = boundary.search(buffer)
+            if m is None:
+                if len(buffer) > LONGEST_SENTENCE:
+                    cut = buffer.rfind(" ", 0, LONGEST_SENTENCE) + 1 or LONGEST_SENTENCE
+                    yield buffer[:cut]
+                    buffer = buffer[cut:]
+                    continue
+                break
+            yield buffer[: m.end()]
+            buffer = buffer[m.end():]
+    if buffer.strip():
+        yield buffer
+
+
+def _check_and_release(
+    sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None
+) -> tuple[list[str], list[CheckResult], float]:
+    """Release each sentence once the guards pass it. Returns (released, non-pass checks, ms in guards)."""
+    released: list[str] = []
+    checks: list[CheckResult] = []
+    guard_ms = 0.0
+    try:
+        for sentence in sentences:
+            if not sentence.strip():
+                continue
+            if limit is not None and len(released) >= limit:
+                checks.append(CheckResult(guard="role_length", verdict="repair", original=sentence, released="",
+                                          explanation=f"the {ctx.role.name} role keeps replies to "
+                                          f"{limit} sentences; the rest was not shown"))
+                break
+            started = time.perf_counter()
+            try:
+                results, text, stop = check_sentence(sentence.strip(), guards, ctx)
+            except Exception as exc:  # noqa: BLE001 - a broken guard must not let text through
+                results = [CheckResult(guard="check", verdict="replace", original=sentence, released=ctx.replies["fallback"],
+                                       explanation=f"a guard failed ({type(exc).__name__}); replaced to be careful")]
+                text, stop = ctx.replies["fallback"], True
+            guard_ms += (time.perf_counter() - started) * 1000
+            checks.extend(results)
+            piece = text + (" " if not text.endswith((" ", "\n")) else "")
+            if not released or released[-1].strip() != text.strip():  # repeated repairs say it once
+                released.append(piece)
+                release(piece)
+            if stop:
+                break
+    except BackendError as exc:
+        if not released and not at_least(ctx.risk.level, "moderate"):
+            raise
+        checks.append(CheckResult(guard="generate", verdict="replace", original="", released=ctx.replies["backend_failed"],
+                                  explanation=f"the model failed mid-reply ({exc.message})"))
+        piece = ctx.replies["backend_failed"] + " "
+        released.append(piece)
+        release(piece)
+    finally:
+        close = getattr(sentences, "close", None)
+        if close:
+            close()
+    return released, checks, guard_ms
+
+
+def _check_verdict(checks: Sequence[CheckResult]) -> str:
+    verdicts = {c.verdict for c in checks}
+    return "replaced" if "replace" in verdicts else "repaired" if "repair" in verdicts else "pass"
+
+
+def _check_explanation(checks: Sequence[CheckResult]) -> str:
+    if not checks:
+        return "every sentence passed every guard"
+    return "; ".join(f"{c.guard}: {c.explanation}" for c in checks)
+
+
+# -- deliver and record --------------------------------------------------------------------------
+
+
+def _deliver(
+    session: Session, intake: IntakeResult, risk: RiskAssessment, decision: PolicyDecision, released: list[str],
+    checks: list[CheckResult], generate_note: _Note, clock: _Clock, parts: Parts, release: Release,
+) -> TurnResult:
+    pieces = list(released)
+    if decision.follow_up:
+        pieces.append(decision.follow_up)
+        release(decision.follow_up)
+    reply = "".join(pieces).strip()
+    notes = list(decision.notes)
+    if any(c.guard != "role_length" for c in checks):
+        notes.append("A safety check changed part of this reply; /why shows what and why.")
+    if risk.failed:
+        notes.append("Risk assessment failed this turn, so I answered carefully.")
+    actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
+    return TurnResult(
+        user_text=intake.text, reply=reply, intake=intake, risk=risk, decision=decision, checks=tuple(checks),
+        stages=tuple(clock.stages), backend=getattr(parts.backend, "spec", "?") if generate_note.verdict == "generated" else "none",
+        notes=tuple(notes), actions=tuple(actions),
+    )
+
+
+def _record(session: Session, turn: TurnResult, clock: _Clock, recorder: Recorder) -> TurnResult:
+    session.messages.append(Message("user", turn.user_text))
+    if turn.reply:
+        session.messages.append(Message("assistant", turn.reply))
+    try:
+        recorder.record(session, turn)
+        clock.done("record", "recorded", f"kept by {recorder.spec}")
+    except Exception as exc:  # noqa: BLE001 - the reply was shown; say it was not kept
+        clock.done("record", "failed", f"{recorder.spec} failed ({type(exc).__name__})")
+        turn = turn.model_copy(update={"notes": turn.notes + ("This turn could not be saved.",)})
+    final = turn.model_copy(update={"stages": tuple(clock.stages)})
+    if session.turns and session.turns[-1] is turn:
+        session.turns[-1] = final
+    return final

@@ -1,0 +1,222 @@
+"""The typed data that travels through a turn.
+
+Owns: the shapes every stage returns (a verdict from a closed set plus a readable explanation)
+and the JSON shapes promised to other tools. Does not own: how any stage decides.
+
+Frozen dataclasses for in-process values; pydantic models for what is validated or stored;
+TypedDict for the JSON contract in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RiskLevel = Literal["none", "low", "moderate", "high", "imminent"]
+RISK_LEVELS: tuple[RiskLevel, ...] = ("none", "low", "moderate", "high", "imminent")
+
+RiskCategory = Literal[
+    "suicide",
+    "self_harm",
+    "harm_to_others",
+    "eating_disorder",
+    "abuse",
+    "medical_emergency",
+    "psychosis_mania",
+]
+RISK_CATEGORIES: tuple[RiskCategory, ...] = (
+    "suicide",
+    "self_harm",
+    "harm_to_others",
+    "eating_disorder",
+    "abuse",
+    "medical_emergency",
+    "psychosis_mania",
+)
+
+StageName = Literal["intake", "assess", "decide", "generate", "check", "deliver", "record"]
+
+
+def level_rank(level: RiskLevel) -> int:
+    """0 for none … 4 for imminent, so levels can be compared."""
+    return RISK_LEVELS.index(level)
+
+
+def at_least(level: RiskLevel, floor: RiskLevel) -> bool:
+    return level_rank(level) >= level_rank(floor)
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Profile(BaseModel):
+    """What the person chose to tell us about themselves. Never inferred."""
+
+    model_config = ConfigDict(extra="allow")
+
+    country: str | None = None
+    language: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        code = value.strip().upper()
+        if len(code) != 2 or not code.isalpha():
+            raise ValueError(f"country must be a two-letter ISO code such as 'NG', not {value!r}")
+        return code
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        code = value.strip().lower()
+        if not (2 <= len(code) <= 8) or not code.replace("-", "").isalpha():
+            raise ValueError(f"language must be a code such as 'en' or 'pt-br', not {value!r}")
+        return code
+
+
+class Resource(_Model):
+    """One crisis line or emergency number, rendered verbatim from the resources file."""
+
+    name: str
+    type: str
+    phone: str | None = None
+    phone_e164: str | None = None
+    sms: str | None = None
+    url: str | None = None
+    hours: str
+    languages: tuple[str, ...] = ()
+    source: str
+    source_date: str
+    checked: str
+    confidence: Literal["verified", "unverified"]
+    conflict: bool = False
+    notes: str | None = None
+
+    def card(self) -> ResourceCard:
+        return {"name": self.name, "phone": self.phone, "sms": self.sms, "url": self.url, "hours": self.hours}
+
+
+class IntakeResult(_Model):
+    verdict: Literal["accepted", "normalised"]
+    text: str
+    language: str
+    language_source: Literal["detected", "profile", "default"]
+    explanation: str
+
+
+class Evidence(_Model):
+    detector: str
+    category: RiskCategory
+    level: RiskLevel
+    span: str
+    explanation: str
+
+
+class RiskAssessment(_Model):
+    level: RiskLevel
+    categories: tuple[RiskCategory, ...] = ()
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: tuple[Evidence, ...] = ()
+    about: Literal["self", "someone_else", "unclear"] = "self"
+    assessor: str
+    explanation: str
+    failed: bool = False
+
+
+class PolicyDecision(_Model):
+    verdict: Literal["generate", "fixed_reply", "silent"]
+    role: str
+    system_prompt: str
+    fixed_reply: str | None = None
+    follow_up: str | None = None
+    resources: tuple[Resource, ...] = ()
+    actions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    policy: str
+    explanation: str
+
+
+class CheckResult(_Model):
+    guard: str
+    verdict: Literal["pass", "repair", "replace"]
+    explanation: str
+    original: str
+    released: str
+
+
+class StageRecord(_Model):
+    stage: StageName
+    verdict: str
+    explanation: str
+    ms: float
+
+
+class TurnResult(_Model):
+    """Everything a turn decided, kept beside it so `/why` and evaluations can explain it."""
+
+    user_text: str
+    reply: str
+    intake: IntakeResult
+    risk: RiskAssessment
+    decision: PolicyDecision
+    checks: tuple[CheckResult, ...]
+    stages: tuple[StageRecord, ...]
+    backend: str
+    notes: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    def contract(self) -> ReplyJSON:
+        return {
+            "reply": self.reply,
+            "risk": {"level": self.risk.level, "categories": list(self.risk.categories)},
+            "actions": list(self.actions),
+            "resources": [r.card() for r in self.decision.resources],
+            "notes": list(self.notes),
+        }
+
+
+# -- JSON shapes promised to other tools (DESIGN.md, "Public contract") -------------------------
+
+
+class ResourceCard(TypedDict):
+    name: str
+    phone: str | None
+    sms: str | None
+    url: str | None
+    hours: str
+
+
+class RiskJSON(TypedDict):
+    level: str
+    categories: list[str]
+
+
+class ReplyJSON(TypedDict):
+    reply: str
+    risk: RiskJSON
+    actions: list[str]
+    resources: list[ResourceCard]
+    notes: list[str]
+
+
+class AssessJSON(TypedDict):
+    id: object
+    level: str
+    categories: list[str]
+    score: float
