@@ -174,3 +174,39 @@ def test_chat_with_the_bundled_model() -> None:
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.decode().splitlines() if line.strip()]
     assert len(lines) >= 4  # intro, help, a real reply, goodbye
+
+
+def test_chat_in_a_terminal_uses_panels(script: str) -> None:
+    """A real pseudo-terminal: the care card is drawn as a panel, the prompt is shown."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: typingcure chat on the terminal
+        os.execvp(sys.executable, [sys.executable, "-m", "typingcure", "chat", "--backend", script, "--country", "GB"])
+    out = b""
+
+    def read_until(marker: bytes, timeout: float = 30) -> None:
+        nonlocal out
+        import time as _t
+
+        deadline = _t.monotonic() + timeout
+        while marker not in out and _t.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+
+    read_until(b"you \xe2\x80\xba")
+    os.write(fd, b"I want to kill myself\n")
+    read_until(b"If you need someone now")
+    read_until(b"you \xe2\x80\xba", timeout=10)
+    os.write(fd, b"/end\n")
+    read_until(b"Take care")
+    os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert "If you need someone now" in text and "116 123" in text
+    assert "╭" in text or "┌" in text  # a Rich panel, not plain text

@@ -6,8 +6,6 @@ Commands: /role [NAME], /country XX, /resources, /why, /help, /end.
 from __future__ import annotations
 
 import sys
-from typing import Callable
-
 import click
 
 from ..config import load_settings
@@ -28,12 +26,29 @@ In an emergency, call your local emergency number. I'm an AI, not a person, a th
 
 
 class ChatUI:
+    """Plain text when piped; in a terminal, Rich panels for the care card and a table for /why."""
+
     def __init__(self, session: Session, parts: Parts, interactive: bool) -> None:
         self.session, self.parts, self.interactive = session, parts, interactive
-        self.out: Callable[[str], None] = lambda text: click.echo(text)
+        self.console = None
+        if interactive:
+            from rich.console import Console
+
+            self.console = Console(highlight=False)
 
     def say(self, text: str) -> None:
         click.echo(text)
+
+    def block(self, title: str, lines: list[str], style: str = "cyan") -> None:
+        if self.console is None:
+            self.say(f"{title}:" if title else "")
+            for line in lines:
+                self.say("  " + line)
+            return
+        from rich.panel import Panel
+        from rich.text import Text
+
+        self.console.print(Panel(Text("\n".join(lines)), title=title, border_style=style, expand=False))
 
     def read(self) -> str | None:
         try:
@@ -69,10 +84,12 @@ class ChatUI:
             self.session.profile = Profile(**{**self.session.profile.model_dump(), "country": arg or None})
             self.say(f"Country set to {self.session.profile.country or 'not set'}.")
         elif name == "resources":
-            for text in resource_lines(None, care_card(self.session.profile.country)):
-                self.say("  " + text)
+            self.block("Local services", resource_lines(None, care_card(self.session.profile.country)))
         elif name == "why":
-            self.say("\n".join(explain_turn(last)) if last else "Nothing to explain yet.")
+            if last:
+                self.block("Why the last reply looks the way it does", explain_turn(last), "magenta")
+            else:
+                self.say("Nothing to explain yet.")
         else:
             self.say(f"Unknown command /{name}. Type /help.")
         return True
@@ -83,9 +100,8 @@ class ChatUI:
         turn = run_turn(self.session, text, self.parts, on_release=lambda piece: click.echo(piece, nl=False))
         click.echo("" if turn.reply else "(saved quietly)")
         if turn.decision.resources:
-            self.say("\nIf you need someone now:")
-            for line in resource_lines(turn):
-                self.say("  " + line)
+            self.say("")
+            self.block("If you need someone now", resource_lines(turn), "yellow")
         for note in turn.notes:
             self.say(f"  · {note}")
         self.say("")
