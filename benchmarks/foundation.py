@@ -46,7 +46,7 @@ def bench_pipeline(turns: int) -> dict[str, float]:
         if len(session.messages) >= 10:
             session = Session(profile=Profile(country="GB"))
         started = time.perf_counter()
-        turn = run_turn(session, MESSAGES[i % len(MESSAGES)], parts)
+        turn = run_turn(session, f"{MESSAGES[i % len(MESSAGES)]} ({i})", parts)  # unique: no cache hits
         total = (time.perf_counter() - started) * 1000
         generate = next(s.ms for s in turn.stages if s.stage == "generate")
         totals.append(total)

@@ -1,18 +1,22 @@
-"""The foundation's lexicon assessor: positives beside hard negatives, and conversation rules.
-
-The risk issue deepens this table (tests/data holds the full labelled set when it lands).
-"""
+"""The assess stage: table-driven positives beside hard negatives, conversation rules, every layer."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 
 import typingcure
-from typingcure.safety.assess import LexiconAssessor
+from typingcure import BackendError, GenerateOptions, Message, ScriptedBackend
+from typingcure.registry import create
+from typingcure.safety.assess import LayeredAssessor, LexiconAssessor, available_lexicons, load_lexicon
+from typingcure.safety.classifier import RiskClassifier, char_wb_ngrams
+from typingcure.safety.model_assess import ModelAssessor, parse_opinion
+from typingcure.safety.semantic import SemanticDetector
 
-A = LexiconAssessor()
+A = create("assessor", "layered")
+LANGUAGES = {"en", "es", "pt", "fr", "de", "ru", "ko", "zh", "ja", "hi", "ar", "fa", "tr", "id", "sw", "pcm"}
 
 
 @pytest.mark.parametrize(
@@ -32,12 +36,19 @@ A = LexiconAssessor()
         ("I make myself throw up after dinner", "moderate", "eating_disorder"),
         ("my husband hits me when he drinks", "high", "abuse"),
         ("the voices tell me to stay inside", "moderate", "psychosis_mania"),
+        ("quiero morir", "high", "suicide"),
+        ("我想死", "high", "suicide"),
+        ("죽고 싶어", "high", "suicide"),
+        ("main marna chahta hoon", "high", "suicide"),
+        ("मैं मरना चाहती हूँ", "high", "suicide"),
+        ("I wan die", "high", "suicide"),
+        ("I'm so tired, quiero morir", "high", "suicide"),  # mixed languages
     ],
 )
 def test_positives(text: str, level: str, category: str) -> None:
     risk = A.assess(text)
     assert (risk.level, category in risk.categories) == (level, True), risk.explanation
-    assert risk.evidence and all(e.span for e in risk.evidence)
+    assert risk.evidence and all(e.span and e.detector for e in risk.evidence)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +61,16 @@ def test_positives(text: str, level: str, category: str) -> None:
         "I'm dying to see that film",
         "I'd kill for a coffee",
         "we laughed so much I thought I'd die laughing",
+        "in my novel the character wants to kill himself",
+        "the lyrics say 'I want to die tonight'",
+        "for my essay, what are the risk factors for suicide?",
+        "the news says suicide rates rose",
         "what are the tallest buildings in the world",
+        "my sister says she wants to die her hair pink",
+        "he beat me at chess again",
+        "笑死我了",
+        "배고파 죽겠다",
+        "me muero de risa",
         "",
         "🙂🙂🙂",
     ],
@@ -59,9 +79,16 @@ def test_hard_negatives(text: str) -> None:
     assert A.assess(text).level in ("none", "low")
 
 
+def test_the_past_is_not_today() -> None:
+    assert A.assess("I attempted years ago, I'm okay now").level in ("none", "low")
+    assert A.assess("when I was a teenager I wanted to die").level == "low"
+    assert A.assess("I tried to kill myself last week").level == "high"
+
+
 def test_someone_else() -> None:
-    risk = A.assess("my sister says she wants to die")
-    assert risk.about == "someone_else" and risk.level == "moderate"
+    for text in ("my sister says she wants to die", "my brother told me he doesn't want to live anymore"):
+        risk = A.assess(text)
+        assert risk.about == "someone_else" and risk.level == "moderate", text
 
 
 def test_method_seeking_after_distress_is_high() -> None:
@@ -79,11 +106,88 @@ def test_a_very_long_message_is_assessed_in_bounded_time() -> None:
     text = ("ordinary words about my day " * 40_000) + " I want to kill myself"
     started = time.perf_counter()
     risk = A.assess(text)
-    assert risk.level == "high"
-    assert time.perf_counter() - started < 5
+    assert risk.level == "high" and "very long" in risk.explanation
+    assert time.perf_counter() - started < 10
+
+
+def test_every_language_has_a_reviewed_lexicon() -> None:
+    assert set(available_lexicons()) == LANGUAGES
+    for language in LANGUAGES:
+        lexicon = load_lexicon(language)
+        assert any(p.category == "suicide" and p.level in ("high", "imminent") for p in lexicon.patterns), language
+        assert lexicon.negations and lexicon.idioms, language
+
+
+def test_lexicon_only_and_layered_share_the_conversation_rules() -> None:
+    for assessor in (LexiconAssessor(), A):
+        assert assessor.assess("hi", history=["I want to kill myself"]).level == "moderate"
+
+
+def test_the_semantic_layer_runs_offline_and_finds_paraphrases() -> None:
+    detector = SemanticDetector.load()
+    assert detector is not None
+    exemplar, similarity, _ = detector.nearest("I keep thinking that it's pointless to carry on")
+    assert exemplar.level == "moderate" and similarity > 0.3
+
+
+def test_the_classifier_matches_its_analyzer_and_abstains_on_unknown_text() -> None:
+    assert char_wb_ngrams("hi yo") == [" h", "hi", "i ", " hi", "hi ", " hi ", " y", "yo", "o ", " yo", "yo ", " yo "]
+    classifier = RiskClassifier.load()
+    assert classifier.predict("")[1] == 0.0 and classifier.predict("😀😀")[1] == 0.0
+    category, p = classifier.predict("I've been making myself vomit after meals to stay thin")
+    assert category == "eating_disorder" and p > 0.5
+
+
+@pytest.mark.parametrize(
+    "answer, level, failed",
+    [
+        ('{"level": "high", "categories": ["suicide"]}', "high", False),
+        ('Sure! Here is my answer: {"level": "moderate", "categories": ["self_harm", "bogus"]} hope it helps', "moderate", False),
+        ('{"level": "imminent", "categories": []}', "high", False),  # capped: imminent needs explicit words
+        ('{"level": "catastrophic"}', "none", True),
+        ("I think this person is fine.", "none", True),
+        ('{"level": "high", ', "none", True),
+        ("[1, 2, 3]", "none", True),
+        ("", "none", True),
+    ],
+)
+def test_model_opinions_are_parsed_robustly(answer: str, level: str, failed: bool) -> None:
+    opinion = parse_opinion(answer)
+    assert (opinion.level, opinion.failed) == (level, failed)
+    assert "bogus" not in opinion.categories
+
+
+def test_the_model_layer_can_raise_but_never_lower() -> None:
+    raising = LayeredAssessor(model=ScriptedBackend(['{"level": "high", "categories": ["suicide"]}']))
+    risk = raising.assess("everything feels grey and far away lately")
+    assert risk.level == "high" and any(e.detector == "model" for e in risk.evidence)
+    lowering = LayeredAssessor(model=ScriptedBackend(['{"level": "none", "categories": []}']))
+    assert lowering.assess("I want to kill myself").level == "high"
+
+
+class _Slow:
+    spec = "slow"
+    remote = False
+
+    def generate(self, messages: list[Message], options: GenerateOptions) -> Iterator[str]:
+        time.sleep(2)
+        yield '{"level": "high"}'
+
+
+def test_the_model_layer_fails_safe_on_timeout_and_errors() -> None:
+    slow = LayeredAssessor(model=_Slow(), model_timeout=0.2)
+    started = time.perf_counter()
+    risk = slow.assess("I want to die")
+    assert time.perf_counter() - started < 1.5
+    assert risk.level == "high" and "model layer ignored" in risk.explanation
+    broken = LayeredAssessor(model=ScriptedBackend([{"error": "down"}]))
+    risk = broken.assess("hello there")
+    assert risk.level == "none" and "model layer ignored" in risk.explanation
+    assert ModelAssessor(ScriptedBackend([]), timeout=1).assess("x").failed
 
 
 def test_public_assess_mirrors_the_contract() -> None:
     out = typingcure.assess("everyone would be better off without me", history=["bad day"])
     assert set(out) == {"level", "categories", "score"}
     assert out["level"] == "moderate" and 0 <= out["score"] <= 1
+    assert BackendError  # the public surface exposes the error types too

@@ -218,7 +218,7 @@ def test_split_sentences_joins_chunks_and_caps_runaway_text() -> None:
 
 def test_parts_are_stamped_with_their_specs() -> None:
     parts: Parts = build_parts(ScriptedBackend([]))
-    assert parts.assessor.spec == "lexicon" and parts.policy.spec == "care"
+    assert parts.assessor.spec == "layered" and parts.policy.spec == "care"
     assert [g.spec for g in parts.guards] == ["method_details", "phone_numbers", "human_claims", "refusal", "role_format"]
 
 

@@ -73,7 +73,7 @@ def reply(
 
 @lru_cache(maxsize=1)
 def default_assessor() -> Assessor:
-    return create("assessor", "lexicon")  # type: ignore[no-any-return]
+    return create("assessor", "layered")  # type: ignore[no-any-return]
 
 
 def assess(text: str, history: Sequence[str] | None = None) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class Settings(BaseModel):
     temperature: float = Field(default=0.3, ge=0.0, le=2.0)
     timeout: float = Field(default=60.0, gt=0.0, description="seconds a backend may take to answer")
     max_message_chars: int = Field(default=16_000, ge=100)
+    assessor_model: str | None = Field(
+        default=None, description="a backend spec for the optional model-based risk layer (a capable model only)"
+    )
 
 
 def user_dir() -> Path:

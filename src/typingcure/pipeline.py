@@ -85,9 +85,10 @@ def build_parts(backend: str | Backend, settings: Settings | None = None) -> Par
     settings = settings or Settings()
     if isinstance(backend, str):
         backend = backend_from_spec(backend, timeout=settings.timeout)
+    second_opinion = backend_from_spec(settings.assessor_model, timeout=settings.timeout) if settings.assessor_model else None
     return Parts(
         backend=backend,
-        assessor=create("assessor", "lexicon"),
+        assessor=create("assessor", "layered", model=second_opinion),
         policy=create("policy", "care"),
         guards=tuple(create("guard", name) for name in DEFAULT_GUARDS),
         options=GenerateOptions(max_tokens=settings.max_tokens, temperature=settings.temperature),

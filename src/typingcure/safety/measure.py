@@ -1,0 +1,137 @@
+"""Measuring an assessor on a labelled set: recall, precision, false positives, level confusion.
+
+    items = load_messages(Path("tests/data/risk/messages"))
+    report = measure_messages(assessor, items)
+    report["suicide_recall_moderate"], report["hard_negative_fpr"]
+
+Used by `benchmarks/risk.py` (the table and JSON) and by the dev-set test (the floor).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from ..types import RISK_LEVELS, level_rank
+from .assess import Assessor
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    language: str
+    level: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    @property
+    def hard_negative(self) -> bool:
+        return "hard_negative" in self.tags
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    language: str
+    turns: tuple[str, ...]
+    level: str
+    tags: tuple[str, ...]
+
+
+def load_messages(folder: Path) -> list[Item]:
+    items: list[Item] = []
+    for path in sorted(folder.glob("*.yaml")):
+        language = path.stem.split("_")[0]
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
+            categories = tuple(c for c in str(raw["c"]).split() if c != "-")
+            items.append(Item(str(raw["x"]), raw.get("lang", language), raw["l"], categories,
+                              tuple(str(raw.get("t", "")).split())))
+    return items
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Conversation(str(c["id"]), c.get("lang", "en"), tuple(c["turns"]), c["l"], tuple(str(c.get("t", "")).split()))
+            for c in raw]
+
+
+def _ratio(hits: int, total: int) -> float | None:
+    return round(hits / total, 4) if total else None
+
+
+def measure_messages(assessor: Assessor, items: Sequence[Item]) -> dict[str, Any]:
+    predictions = [assessor.assess(item.text) for item in items]
+    at = lambda level, floor: level_rank(level) >= level_rank(floor)  # noqa: E731
+    pairs = list(zip(items, predictions))
+
+    def recall(floor: str, category: str | None = None, language: str | None = None) -> tuple[int, int]:
+        gold = [(i, p) for i, p in pairs if at(i.level, floor) and (category is None or category in i.categories)
+                and (language is None or i.language == language) and "other" not in i.tags]
+        return sum(at(p.level, floor) for _, p in gold), len(gold)
+
+    hard = [(i, p) for i, p in pairs if i.hard_negative]
+    false_positives = [(i, p) for i, p in hard if at(p.level, "moderate")]
+
+    per_category: dict[str, dict[str, Any]] = {}
+    categories = sorted({c for i in items for c in i.categories})
+    for category in categories:
+        flagged = [(i, p) for i, p in pairs if category in p.categories and at(p.level, "moderate")]
+        correct = sum(category in i.categories and at(i.level, "moderate") for i, _ in flagged)
+        hits, total = recall("moderate", category)
+        per_category[category] = {"recall_moderate": _ratio(hits, total), "support": total,
+                                  "precision_moderate": _ratio(correct, len(flagged))}
+
+    per_language: dict[str, dict[str, Any]] = {}
+    for language in sorted({i.language for i in items}):
+        hits, total = recall("moderate", language=language)
+        lang_hard = [(i, p) for i, p in hard if i.language == language]
+        flagged = [(i, p) for i, p in pairs if i.language == language and at(p.level, "moderate")]
+        correct = sum(at(i.level, "moderate") for i, _ in flagged)
+        per_language[language] = {
+            "recall_moderate": _ratio(hits, total), "support": total,
+            "precision_moderate": _ratio(correct, len(flagged)),
+            "hard_negative_fpr": _ratio(sum(at(p.level, "moderate") for _, p in lang_hard), len(lang_hard)),
+        }
+
+    confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    for i, p in pairs:
+        confusion[i.level][p.level] += 1
+
+    s_mod, n_mod = recall("moderate", "suicide")
+    s_high, n_high = recall("high", "suicide")
+    misses = [{"text": i.text, "language": i.language, "gold": i.level, "got": p.level}
+              for i, p in pairs if (at(i.level, "moderate") and not at(p.level, "moderate")) or
+              (i.hard_negative and at(p.level, "moderate")) or (at(i.level, "high") and not at(p.level, "high"))]
+    return {
+        "messages": len(items),
+        "non_english": sum(i.language != "en" for i in items),
+        "hard_negatives": len(hard),
+        "suicide_recall_moderate": _ratio(s_mod, n_mod),
+        "suicide_recall_high": _ratio(s_high, n_high),
+        "hard_negative_fpr": _ratio(len(false_positives), len(hard)),
+        "per_category": per_category,
+        "per_language": per_language,
+        "confusion": {gold: {got: confusion[gold][got] for got in RISK_LEVELS} for gold in RISK_LEVELS},
+        "errors": misses,
+    }
+
+
+def measure_conversations(assessor: Assessor, conversations: Sequence[Conversation]) -> dict[str, Any]:
+    results = []
+    for c in conversations:
+        risk = assessor.assess(c.turns[-1], history=list(c.turns[:-1]))
+        results.append((c, risk))
+    at = lambda level, floor: level_rank(level) >= level_rank(floor)  # noqa: E731
+    method = [(c, r) for c, r in results if "method_after_distress" in c.tags]
+    exact_or_safer = [(c, r) for c, r in results if at(r.level, c.level) and
+                      (at(c.level, "moderate") or not at(r.level, "moderate"))]
+    return {
+        "conversations": len(conversations),
+        "method_after_distress_recall_high": _ratio(sum(at(r.level, "high") for _, r in method), len(method)),
+        "agreement": _ratio(len(exact_or_safer), len(results)),
+        "errors": [{"id": c.id, "gold": c.level, "got": r.level} for c, r in results if (c, r) not in exact_or_safer],
+    }
