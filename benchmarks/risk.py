@@ -93,7 +93,7 @@ def main() -> None:
     ]
     for name, h in results["holdout"].items():  # type: ignore[union-attr]
         rows.append((f"held-out {name}: suicide recall moderate+ / high+ / FPR",
-                     f"{h['suicide_recall_moderate']} / {h['suicide_recall_high']} / {h['hard_negative_fpr']}", "(blind)"))
+                     f"{h['suicide_recall_moderate']} / {h['suicide_recall_high']} / {h['hard_negative_fpr']}", "(held out)"))
     rows += [
         ("ms per message, 5 turns history, cold p50 / p95", f"{sp['cold_p50_ms']} / {sp['cold_p95_ms']}", "p95 ≤ 5"),
         ("ms per message, in a conversation, p50 / p95", f"{sp['warm_p50_ms']} / {sp['warm_p95_ms']}", ""),
