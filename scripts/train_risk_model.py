@@ -3,8 +3,8 @@
     .venv/bin/pip install scikit-learn   # only for training; typingcure itself does not need it
     .venv/bin/python scripts/train_risk_model.py
 
-Reads tests/data/risk/messages (the dev set; never the held-out sets) and the semantic
-exemplars, fits TF-IDF features (character n-grams within words, and words) with a multinomial
+Reads tests/data/risk/messages (the dev set; never the held-out sets), the everyday messages
+(tests/data/risk/everyday.yaml, training negatives) and the semantic exemplars, fits TF-IDF features (character n-grams within words, and words) with a multinomial
 logistic regression, and writes src/typingcure/safety/data/risk_model.json: every feature's idf
 and class weights, so typingcure scores messages with plain Python (safety/classifier.py).
 The script checks that its exported scorer matches scikit-learn's on every training message.
@@ -41,15 +41,18 @@ def label(level: str, categories: tuple[str, ...]) -> str:
 def main() -> None:
     items = load_messages(ROOT / "tests" / "data" / "risk" / "messages")
     exemplars = yaml.safe_load((ROOT / "src" / "typingcure" / "safety" / "data" / "exemplars.yaml").read_text("utf-8"))
-    texts = [i.text for i in items] + [e["text"] for e in exemplars["risk"]] + list(exemplars["safe"])
+    everyday = [str(t) for lines in yaml.safe_load((ROOT / "tests" / "data" / "risk" / "everyday.yaml")
+                                                   .read_text("utf-8")).values() for t in lines]
+    texts = [i.text for i in items] + [e["text"] for e in exemplars["risk"]] + list(exemplars["safe"]) + everyday
     labels = [label(i.level, i.categories) for i in items]
     labels += [label(e["level"], (e["category"],)) for e in exemplars["risk"]] + ["none"] * len(exemplars["safe"])
+    labels += ["none"] * len(everyday)
 
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, max_features=5000, sublinear_tf=True)
     word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, max_features=3000, sublinear_tf=True,
                            token_pattern=r"(?u)\b\w+\b")
     model = make_pipeline(FeatureUnion([("char", char), ("word", word)]),
-                          LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000))
+                          LogisticRegression(C=4.0, max_iter=3000))
     model.fit(texts, labels)
     clf = model[-1]
     order = [list(clf.classes_).index(c) for c in CLASSES]

@@ -134,8 +134,10 @@ def test_the_classifier_matches_its_analyzer_and_abstains_on_unknown_text() -> N
     assert char_wb_ngrams("hi yo") == [" h", "hi", "i ", " hi", "hi ", " hi ", " y", "yo", "o ", " yo", "yo ", " yo "]
     classifier = RiskClassifier.load()
     assert classifier.predict("")[1] == 0.0 and classifier.predict("😀😀")[1] == 0.0
-    category, p = classifier.predict("I've been making myself vomit after meals to stay thin")
+    category, p = classifier.predict("I've been throwing up after I eat so I don't gain weight")
     assert category == "eating_disorder" and p > 0.5
+    for everyday in ("tell me something", "thanks", "it is raining", "what should I cook tonight"):
+        assert classifier.predict(everyday)[1] < 0.5, everyday
 
 
 @pytest.mark.parametrize(

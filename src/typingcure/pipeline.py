@@ -189,7 +189,8 @@ def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskA
 
 def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session) -> PolicyDecision:
     try:
-        return policy.decide(intake, risk, role=session.role, profile=session.profile)
+        return policy.decide(intake, risk, role=session.role, profile=session.profile,
+                             previous=[t.decision for t in session.turns[-5:]])
     except Exception as exc:  # noqa: BLE001
         if session.role != "listener":
             session.role = "listener"

@@ -100,6 +100,7 @@ class Resource(_Model):
     sms: str | None = None
     url: str | None = None
     hours: str
+    open: str | None = None
     languages: tuple[str, ...] = ()
     source: str
     source_date: str
@@ -107,6 +108,17 @@ class Resource(_Model):
     confidence: Literal["verified", "unverified"]
     conflict: bool = False
     notes: str | None = None
+
+    @field_validator("open")
+    @classmethod
+    def _opening(cls, value: str | None) -> str | None:
+        if value is None or value == "limited":
+            return value
+        import re
+
+        if not re.fullmatch(r"([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", value):
+            raise ValueError(f"open must be null, 'limited' or 'HH:MM-HH:MM', not {value!r}")
+        return value
 
     def card(self) -> ResourceCard:
         return {"name": self.name, "phone": self.phone, "sms": self.sms, "url": self.url, "hours": self.hours}
@@ -146,6 +158,7 @@ class PolicyDecision(_Model):
     fixed_reply: str | None = None
     follow_up: str | None = None
     resources: tuple[Resource, ...] = ()
+    constraints: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     policy: str

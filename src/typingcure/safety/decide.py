@@ -1,130 +1,186 @@
 """The decide stage: what kind of reply this turn gets, and what goes beside it.
 
-    decision = create("policy", "care").decide(intake, risk, role="listener", profile=profile)
+    decision = create("policy", "care").decide(intake, risk, role="listener", profile=profile,
+                                               previous=[t.decision for t in session.turns])
 
-The care policy (design/crisis-protocol.md):
-- imminent (about the person): a fixed, localised reply, emergency number first; no model call;
-- high (about the person): a fixed reply that says it is worried, asks directly about safety and
-  means, names the local line, offers a safety plan, and stays; no model call;
-- moderate: the model answers within a careful frame, then a fixed direct question follows;
-  worry about someone else gets guidance for helping them instead;
-- moderate and above: a care card of checked local services beside the reply;
+The care policy follows design/crisis-protocol.md:
+- imminent: a fixed reply, the emergency number first; the model is not asked;
+- high: a fixed reply for the category (suicide, self-harm, abuse, harm to others, voices);
+- moderate: the model answers in a careful frame, then a fixed question for the category (or a
+  gentle check-in when it was asked in the last three turns);
+- someone else at risk: guidance for the helper; an emergency for them: call for them now;
+- moderate and above: a care card of checked local services (open lines first);
 - the journal role stays silent below moderate.
+Constraints (no diet numbers, no collusion with unusual beliefs) go to the model's prompt and to
+the output guards, and stay on for the rest of the conversation once set.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, Sequence
 
 from ..registry import register
 from ..roles import Role, load_role
-from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, at_least
+from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
 from .replies import replies
-from .resources import FALLBACK, care_card
+from .resources import FALLBACK, care_card, open_now
 
 LANGUAGE_NAMES = {
     "en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French", "de": "German", "ru": "Russian",
     "ko": "Korean", "zh": "Chinese", "ja": "Japanese", "hi": "Hindi", "ar": "Arabic", "fa": "Persian",
     "tr": "Turkish", "id": "Indonesian", "sw": "Swahili", "pcm": "Nigerian Pidgin",
 }
-
 CAREFUL_FRAME = (
     "The person may be going through something very hard. Be warm and calm, and take them seriously. "
     "Never mention methods, medicines, doses or places."
 )
+CONSTRAINT_PROMPTS = {
+    "no_diet_numbers": "Never mention calories, weight, diets, fasting or exercise amounts.",
+    "no_collusion": "Do not agree with or argue about unusual beliefs; respond to how the person feels.",
+}
+HIGH_REPLY: dict[RiskCategory, str] = {
+    "suicide": "crisis_high", "self_harm": "self_harm_high", "abuse": "abuse_high",
+    "harm_to_others": "harm_to_others_high", "psychosis_mania": "psychosis_high",
+    "medical_emergency": "medical_imminent", "eating_disorder": "crisis_high",
+}
+MODERATE_QUESTION: dict[RiskCategory, str] = {
+    "suicide": "ask_directly", "self_harm": "self_harm_moderate", "eating_disorder": "eating_disorder_moderate",
+    "psychosis_mania": "psychosis_moderate", "harm_to_others": "check_in", "medical_emergency": "ask_directly",
+    "abuse": "check_in",
+}
+ASKED = ("asked_about_suicide", "asked_about_safety")
 
 
 class Policy(Protocol):
     spec: str
 
-    def decide(self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile) -> PolicyDecision: ...
+    def decide(
+        self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile,
+        previous: Sequence[PolicyDecision] = (), now: datetime | None = None,
+    ) -> PolicyDecision: ...
 
 
 def _contact(resource: Resource) -> str:
     if resource.phone and resource.sms and resource.sms != resource.phone:
-        return f"{resource.phone} (call) or {resource.sms} (text)"
-    return resource.phone or (f"{resource.sms} (text)" if resource.sms else resource.url or "")
-
-
-def _line_sentence(card: tuple[Resource, ...], country: str | None, text: dict[str, str]) -> str:
-    lines = [r for r in card if r.type != "emergency"]
-    if not lines:
-        return ""
-    first = lines[0]
-    if first in care_card(FALLBACK):
-        template = text["line_directory_country"] if country else text["line_directory"]
-    else:
-        template = text["line"]
-    return template.format(name=first.name, contact=_contact(first), hours=first.hours)
-
-
-def _emergency(card: tuple[Resource, ...], text: dict[str, str]) -> str:
-    numbers = [r.phone for r in card if r.type == "emergency" and r.phone]
-    return numbers[0] if numbers else text["emergency_unknown"]
+        return f"{resource.phone} (call) / {resource.sms} (text)"
+    return resource.phone or resource.sms or resource.url or ""
 
 
 class CarePolicy:
     def __init__(self) -> None:
         self.spec = "care"
 
-    def decide(self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile) -> PolicyDecision:
+    def decide(
+        self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile,
+        previous: Sequence[PolicyDecision] = (), now: datetime | None = None,
+    ) -> PolicyDecision:
         chosen: Role = load_role(role)
         text = replies(intake.language)
+        now = now or datetime.now()
+        primary: RiskCategory = risk.categories[0] if risk.categories else "suicide"
         about_self = risk.about == "self"
-        card = care_card(profile.country) if at_least(risk.level, "moderate") else ()
-        fill = {"emergency": _emergency(card, text), "line": _line_sentence(card, profile.country, text)}
-        notes: list[str] = []
-        if card and not profile.country:
-            notes.append("No country is set, so the care card shows international directories. Set one with /country XX.")
-        prompt = self._prompt(chosen, intake.language, risk)
-        base = {"role": chosen.name, "system_prompt": prompt, "resources": card, "policy": self.spec}
+        card = care_card(profile.country, now=now) if at_least(risk.level, "moderate") else ()
+        asked_country = any("asked_country" in d.actions for d in previous)
+        line, line_notes, line_actions = self._line(card, profile.country, asked_country, text, now)
+        fill = {"emergency": self._emergency(card, text), "line": line}
+        constraints = self._constraints(risk, previous)
+        notes = list(line_notes)
+        base = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
+                "resources": card, "constraints": constraints, "policy": self.spec}
 
-        if risk.level == "imminent" and about_self:
+        if risk.level == "imminent":
+            if not about_self:
+                return self._fixed(text["medical_other"].format(**fill), ("emergency_first", "care_card", "model_skipped"),
+                                   "someone else's life is at risk now: call the emergency number for them", notes, base)
             key = "medical_imminent" if "medical_emergency" in risk.categories else "crisis_imminent"
-            return PolicyDecision(
-                verdict="fixed_reply", fixed_reply=text[key].format(**fill),
-                actions=("crisis_reply", "emergency_first", "care_card", "model_skipped"), notes=tuple(notes),
-                explanation="imminent risk: emergency number first, then stay; the model is not asked", **base,
-            )
-        if risk.level in ("high", "imminent") and about_self:
-            return PolicyDecision(
-                verdict="fixed_reply", fixed_reply=text["crisis_high"].format(**fill),
-                actions=("crisis_reply", "asked_about_safety", "offered_safety_plan", "care_card", "model_skipped"),
-                notes=tuple(notes),
-                explanation="high risk: say we are worried, ask about safety and means, give the local line, stay",
-                **base,
-            )
+            return self._fixed(text[key].format(**fill),
+                               ("crisis_reply", "emergency_first", "asked_about_safety", "care_card", "model_skipped",
+                                *line_actions),
+                               "imminent risk: the emergency number first, then stay; the model is not asked", notes, base)
+        if risk.level == "high" and about_self:
+            key = HIGH_REPLY.get(primary, "crisis_high")
+            return self._fixed(text[key].format(**fill),
+                               ("crisis_reply", "asked_about_safety", "offered_safety_plan", "care_card", "model_skipped",
+                                *line_actions),
+                               f"{risk.level} risk ({primary.replace('_', ' ')}): say we are worried, ask about safety, "
+                               "give the local line, stay", notes, base)
         if at_least(risk.level, "moderate"):
-            follow = text["ask_directly"] if about_self else text["someone_else"].format(**fill)
-            action = "asked_about_suicide" if about_self else "guidance_for_helper"
+            if about_self:
+                recently_asked = any(a in d.actions for d in previous[-3:] for a in ASKED)
+                key = "check_in" if recently_asked and primary == "suicide" else MODERATE_QUESTION.get(primary, "ask_directly")
+                follow, action = text[key], ("checked_in" if key == "check_in" else "asked_about_suicide"
+                                             if key == "ask_directly" else "asked_about_safety")
+            else:
+                follow, action = text["someone_else"].format(**fill), "guidance_for_helper"
             lead = (text["journal_speaks"] + " ") if chosen.speaks == "on_risk" else ""
             return PolicyDecision(
-                verdict="generate", follow_up=(lead + follow).strip(),
-                actions=("careful_frame", action, "care_card"), notes=tuple(notes),
-                explanation=f"moderate risk ({'about the person' if about_self else 'about someone else'}): "
-                "the model answers in a careful frame, then a fixed direct question follows",
-                **base,
+                verdict="generate", follow_up=(lead + follow).strip(), notes=tuple(notes),
+                actions=("careful_frame", action, "care_card", *line_actions),
+                explanation=f"moderate risk ({primary.replace('_', ' ')}, "
+                f"{'about the person' if about_self else 'about someone else'}): the model answers in a careful frame, "
+                "then a fixed line follows", **base,
             )
         if chosen.speaks == "on_risk":
-            return PolicyDecision(
-                verdict="silent", actions=("journal_silent",),
-                explanation="journal role: no reply unless risk is found", **base,
-            )
-        return PolicyDecision(
-            verdict="generate", actions=(), explanation=f"no risk above {risk.level}: the {chosen.name} role answers", **base,
-        )
+            return PolicyDecision(verdict="silent", actions=("journal_silent",),
+                                  explanation="journal role: no reply unless risk is found", **base)
+        actions = ("careful_frame",) if at_least(risk.level, "low") else ()
+        return PolicyDecision(verdict="generate", actions=actions, notes=tuple(notes),
+                              explanation=f"risk {risk.level}: the {chosen.name} role answers", **base)
 
     @staticmethod
-    def _prompt(role: Role, language: str, risk: RiskAssessment) -> str:
+    def _fixed(reply: str, actions: tuple[str, ...], why: str, notes: list[str], base: dict) -> PolicyDecision:  # type: ignore[type-arg]
+        return PolicyDecision(verdict="fixed_reply", fixed_reply=" ".join(reply.split()), actions=actions,
+                              notes=tuple(notes), explanation=why, **base)
+
+    @staticmethod
+    def _emergency(card: tuple[Resource, ...], text: dict[str, str]) -> str:
+        numbers = [r.phone for r in card if r.type == "emergency" and r.phone]
+        return numbers[0] if numbers else text["emergency_unknown"]
+
+    def _line(
+        self, card: tuple[Resource, ...], country: str | None, asked_country: bool, text: dict[str, str], now: datetime,
+    ) -> tuple[str, list[str], tuple[str, ...]]:
+        """The sentence naming a line, notes for the person, and actions (asked_country)."""
+        lines = [r for r in card if r.type != "emergency"]
+        if not lines:
+            return "", [], ()
+        directories = care_card(FALLBACK)
+        first = lines[0]
+        if first in directories:
+            if country:
+                return text["line_directory_country"].format(name=first.name, contact=_contact(first)), [], ()
+            if asked_country:
+                return "", ["Set your country with /country XX to see local services."], ()
+            note = "No country is set, so the care card shows international directories. Set one with /country XX."
+            return text["line_directory"].format(name=first.name, contact=_contact(first)), [note], ("asked_country",)
+        if open_now(first, now) is False:
+            sentence = text["line_closed"].format(name=first.name, open=first.open,
+                                                  emergency=self._emergency(card, text))
+            return sentence, [f"{first.name} is closed right now (open {first.open})."], ()
+        return text["line"].format(name=first.name, contact=_contact(first), hours=first.hours), [], ()
+
+    @staticmethod
+    def _constraints(risk: RiskAssessment, previous: Sequence[PolicyDecision]) -> tuple[str, ...]:
+        found = {c for d in previous for c in d.constraints}
+        if "eating_disorder" in risk.categories:
+            found.add("no_diet_numbers")
+        if "psychosis_mania" in risk.categories:
+            found.add("no_collusion")
+        return tuple(sorted(found))
+
+    @staticmethod
+    def _prompt(role: Role, language: str, risk: RiskAssessment, constraints: tuple[str, ...]) -> str:
         parts = [role.prompt]
         if language not in ("en", "und") and language in LANGUAGE_NAMES:
             parts.append(f"Reply in {LANGUAGE_NAMES[language]}.")
         if at_least(risk.level, "low"):
             parts.append(CAREFUL_FRAME)
+        parts += [CONSTRAINT_PROMPTS[c] for c in constraints]
         return " ".join(parts)
 
 
 @register("policy", "care")
 def care_policy() -> CarePolicy:
-    """Crisis protocol by level, care cards, journal silence."""
+    """Crisis protocol by level and category, care cards, journal silence."""
     return CarePolicy()

@@ -1,15 +1,17 @@
 """Crisis lines and emergency numbers, read from `data/crisis_lines.yaml` and validated on load.
 
-    card = care_card("KE")          # the country's emergency number and its crisis lines
-    allowed = known_numbers()       # every number in the file, digits only (for the output guard)
+    card = care_card("KE", now=datetime.now())   # open verified lines first, then the emergency number
+    open_now(card[0], now)                        # True, False, or None when the hours are unknown
+    allowed = known_numbers()                     # every number in the file, digits only (phone guard)
 
 Entries marked `conflict` are never shown. With no country, the card holds the international
-directories ("XX") and the reply asks the person where they are (see design/crisis-resources.md).
+directories ("XX"). See design/crisis-resources.md.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
 from functools import lru_cache
 from importlib.resources import files
 from typing import Iterable
@@ -38,25 +40,42 @@ def all_resources() -> dict[str, tuple[Resource, ...]]:
     return table
 
 
-def _is_always_open(resource: Resource) -> bool:
-    return resource.hours.startswith("24/7") or resource.hours.startswith("24 hours")
+def always_open(resource: Resource) -> bool:
+    return resource.open is None and (resource.hours.startswith("24/7") or resource.hours.startswith("24 hours"))
 
 
-def care_card(country: str | None, *, lines: int = 2) -> tuple[Resource, ...]:
-    """Who to contact: the country's emergency number, then up to `lines` crisis lines.
+def open_now(resource: Resource, now: datetime | None = None) -> bool | None:
+    """Whether the line is open at `now` (local time); None when its hours are unknown."""
+    if always_open(resource) or resource.type == "emergency":
+        return True
+    if resource.open is None or resource.open == "limited":
+        return None
+    start, end = (_clock(t) for t in resource.open.split("-"))
+    current = (now or datetime.now()).time()
+    if start <= end:
+        return start <= current < end
+    return current >= start or current < end  # a window past midnight
 
-    Only verified lines are shown, always-open ones first; where a country has none, the
-    international directories stand in. Conflicting entries are never shown.
+
+def _clock(text: str) -> time:
+    hours, minutes = map(int, text.split(":"))
+    return time(23, 59, 59) if hours == 24 else time(hours, minutes)
+
+
+def care_card(country: str | None, *, now: datetime | None = None, lines: int = 2) -> tuple[Resource, ...]:
+    """Who to contact: up to `lines` verified lines (open now first), then the emergency number.
+
+    Where a country has no verified line, the international directories stand in. Conflicting
+    entries are never shown. The emergency number is always on the card, so a line that is
+    closed now is always paired with something open at every hour.
     """
     table = all_resources()
     if not country or country not in table:
         return table[FALLBACK]
     entries = [r for r in table[country] if not r.conflict]
     emergency = [r for r in entries if r.type == "emergency"][:1]
-    candidates = [
-        r for r in entries if r.type in _LINE_TYPES and (r.phone or r.sms) and r.confidence == "verified"
-    ]
-    candidates.sort(key=lambda r: (not _is_always_open(r), r.type != "crisis_line"))
+    candidates = [r for r in entries if r.type in _LINE_TYPES and (r.phone or r.sms) and r.confidence == "verified"]
+    candidates.sort(key=lambda r: (open_now(r, now) is not True, not always_open(r), r.type != "crisis_line"))
     chosen = tuple(candidates[:lines]) or table[FALLBACK][:2]
     return chosen + tuple(emergency)
 
