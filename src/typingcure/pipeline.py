@@ -17,6 +17,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .backends import Backend, GenerateOptions, backend_from_spec
@@ -28,6 +29,7 @@ from .roles import load_role
 from .safety.assess import Assessor
 from .safety.check import DEFAULT_GUARDS, CheckContext, Guard, check_sentence
 from .safety.decide import Policy
+from .safety.plan import SafetyPlan
 from .safety.replies import replies
 from .types import (
     CheckResult,
@@ -56,6 +58,7 @@ class Session:
     role: str = "listener"
     messages: list[Message] = field(default_factory=list)
     turns: list[TurnResult] = field(default_factory=list)
+    plan: SafetyPlan | None = None
 
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]
@@ -79,6 +82,7 @@ class Parts:
     recorder: Recorder = field(default_factory=Recorder)
     options: GenerateOptions = field(default_factory=GenerateOptions)
     max_message_chars: int = 16_000
+    clock: Callable[[], datetime] = datetime.now  # local time, for opening hours
 
 
 def build_parts(backend: str | Backend, settings: Settings | None = None) -> Parts:
@@ -122,7 +126,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     risk = _assess(parts.assessor, intake, session)
     clock.done("assess", risk.level, risk.explanation)
 
-    decision = _decide(parts.policy, intake, risk, session)
+    decision = _decide(parts.policy, intake, risk, session, parts.clock())
     clock.done("decide", decision.verdict, decision.explanation)
 
     ctx = CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language))
@@ -187,10 +191,10 @@ def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskA
         )
 
 
-def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session) -> PolicyDecision:
+def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session, now: datetime) -> PolicyDecision:
     try:
         return policy.decide(intake, risk, role=session.role, profile=session.profile,
-                             previous=[t.decision for t in session.turns[-5:]])
+                             previous=[t.decision for t in session.turns[-5:]], now=now)
     except Exception as exc:  # noqa: BLE001
         if session.role != "listener":
             session.role = "listener"

@@ -1,6 +1,6 @@
 """`typingcure chat`: an interactive conversation, streamed; also works with stdin as a pipe.
 
-Commands: /role [NAME], /country XX, /resources, /why, /help, /end.
+Commands: /role [NAME], /country XX, /resources, /plan [show|edit N|new|stop], /why, /help, /end.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from ..errors import BackendError, InputError, TypingcureError
 from ..explain import explain_turn, resource_lines
 from ..pipeline import Parts, Session, build_parts, run_turn
 from ..roles import load_role, role_names
+from ..safety.plan import SECTIONS, PlanFlow, plan_texts, render_plan
+from ..safety.replies import replies
 from ..safety.resources import care_card
-from ..types import Profile
+from ..types import Profile, at_least
 
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
   /country XX    your country (two letters), for the right local services
   /resources     local crisis lines and emergency numbers
+  /plan          make a safety plan together (/plan show, /plan edit N, /plan new)
   /why           what each safety stage decided on the last turn, and why
   /end           end the session (Ctrl-D works too)
 In an emergency, call your local emergency number. I'm an AI, not a person, a therapist or an emergency service."""
@@ -30,6 +33,7 @@ class ChatUI:
 
     def __init__(self, session: Session, parts: Parts, interactive: bool) -> None:
         self.session, self.parts, self.interactive = session, parts, interactive
+        self.flow: PlanFlow | None = None
         self.console = None
         if interactive:
             from rich.console import Console
@@ -85,6 +89,8 @@ class ChatUI:
             self.say(f"Country set to {self.session.profile.country or 'not set'}.")
         elif name == "resources":
             self.block("Local services", resource_lines(None, care_card(self.session.profile.country)))
+        elif name == "plan":
+            self.plan_command(arg)
         elif name == "why":
             if last:
                 self.block("Why the last reply looks the way it does", explain_turn(last), "magenta")
@@ -94,6 +100,51 @@ class ChatUI:
             self.say(f"Unknown command /{name}. Type /help.")
         return True
 
+    # -- the safety plan ------------------------------------------------------------------------
+
+    def plan_command(self, arg: str) -> None:
+        plan = self.session.plan
+        word, _, rest = arg.partition(" ")
+        if word == "show" or (not word and plan is not None and plan.filled()):
+            self.block("My safety plan", render_plan(plan))
+            if not word:
+                self.say("Type /plan edit N to change a step, or /plan new to start again.")
+        elif word == "stop":
+            self.flow = None
+            self.say("Okay, we've stopped. What you wrote so far is kept; /plan show shows it.")
+        elif word == "edit":
+            if rest.strip().isdigit() and 1 <= int(rest) <= len(SECTIONS):
+                self.flow = PlanFlow(plan, only=SECTIONS[int(rest) - 1])
+                self.session.plan = self.flow.plan
+                self.say(self.flow.question())
+            else:
+                titles = plan_texts()["sections"]
+                for i, section in enumerate(SECTIONS, start=1):
+                    self.say(f"  {i}. {titles[section]['title']}")
+                self.say("Type /plan edit N with the number of the step to change.")
+        else:  # start, or start again
+            self.flow = PlanFlow(None if word == "new" else plan)
+            self.session.plan = self.flow.plan
+            self.say(self.flow.start())
+
+    def plan_answer(self, text: str) -> None:
+        assert self.flow is not None
+        risk = self.parts.assessor.assess(text, history=self.session.user_texts())
+        if at_least(risk.level, "high"):
+            self.flow = None
+            self.say("Let's pause the plan for a moment; what you just wrote matters more.")
+            self.turn(text)
+            return
+        following = self.flow.answer(text)
+        if following is None:
+            self.flow = None
+            self.say(PlanFlow().done())
+            self.block("My safety plan", render_plan(self.session.plan))
+            return
+        self.say(following)
+        if self.flow.section == "professionals":
+            self.block("Checked services for your country", resource_lines(None, care_card(self.session.profile.country)))
+
     def turn(self, text: str) -> None:
         if self.interactive:
             click.echo("typingcure › ", nl=False)
@@ -101,7 +152,7 @@ class ChatUI:
         click.echo("" if turn.reply else "(saved quietly)")
         if turn.decision.resources:
             self.say("")
-            self.block("If you need someone now", resource_lines(turn), "yellow")
+            self.block(replies(turn.intake.language)["card_title"], resource_lines(turn), "yellow")
         for note in turn.notes:
             self.say(f"  · {note}")
         self.say("")
@@ -121,7 +172,10 @@ class ChatUI:
                     self.say(f"typingcure: {exc.message}")
                 continue
             try:
-                self.turn(line)
+                if self.flow is not None:
+                    self.plan_answer(line)
+                else:
+                    self.turn(line)
             except InputError as exc:
                 self.say(f"\ntypingcure: {exc.message}")
             except BackendError as exc:

@@ -82,6 +82,7 @@ def care_card(country: str | None, *, now: datetime | None = None, lines: int = 
 
 def digits_in(text: str) -> list[str]:
     """Phone-like runs of digits: groups joined by one space, dot or dash ("0800 111 0 111", "1-800-891-4416")."""
+    text = re.sub(r"\b\d{1,2}:\d{2}\b", " ", text)  # clock times ("open 10:00-24:00") are not numbers
     runs = re.findall(r"\+?\d+(?:[ .\-]\d+)*", text)
     return [d for d in (re.sub(r"\D", "", r) for r in runs) if len(d) >= 3]
 
