@@ -219,7 +219,8 @@ def test_split_sentences_joins_chunks_and_caps_runaway_text() -> None:
 def test_parts_are_stamped_with_their_specs() -> None:
     parts: Parts = build_parts(ScriptedBackend([]))
     assert parts.assessor.spec == "layered" and parts.policy.spec == "care"
-    assert [g.spec for g in parts.guards] == ["method_details", "phone_numbers", "human_claims", "refusal", "role_format"]
+    assert [g.spec for g in parts.guards] == ["method_details", "diet", "medication", "diagnosis", "harm_encouragement",
+                                              "sycophancy", "human_claims", "phone_numbers", "refusal", "role_format"]
 
 
 def test_a_reply_at_the_length_limit_is_not_marked_as_cut() -> None:

@@ -27,7 +27,8 @@ from .errors import BackendError, InputError
 from .registry import create
 from .roles import load_role
 from .safety.assess import Assessor
-from .safety.check import DEFAULT_GUARDS, CheckContext, Guard, check_sentence
+from .safety.check import CheckContext, Guard, check_sentence
+from .safety.guards import DEFAULT_GUARDS
 from .safety.decide import Policy
 from .safety.plan import SafetyPlan
 from .safety.replies import replies
@@ -129,10 +130,11 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     decision = _decide(parts.policy, intake, risk, session, parts.clock())
     clock.done("decide", decision.verdict, decision.explanation)
 
-    ctx = CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language))
-    sentences, generate_note = _generate(session, intake, decision, parts, ctx)
+    ctx = CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language),
+                       constraints=decision.constraints, user_text=intake.text)
+    sentences, regenerate, generate_note = _generate(session, intake, decision, parts)
     limit = ctx.role.rules.max_sentences if decision.verdict == "generate" else None  # fixed replies are whole
-    released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit)
+    released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate)
     clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
     clock.done("check", _check_verdict(checks), _check_explanation(checks), ms=check_ms)
 
@@ -227,15 +229,28 @@ def _model_messages(session: Session, intake: IntakeResult, decision: PolicyDeci
     return [Message("system", decision.system_prompt), *history, Message("user", intake.text)]
 
 
+Regenerate = Callable[[str, str], Iterator[str]]
+
+
 def _generate(
-    session: Session, intake: IntakeResult, decision: PolicyDecision, parts: Parts, ctx: CheckContext
-) -> tuple[Iterator[str], _Note]:
+    session: Session, intake: IntakeResult, decision: PolicyDecision, parts: Parts
+) -> tuple[Iterator[str], Regenerate | None, _Note]:
+    """The sentences to check, and how to ask the model again with a rule stated (None: no model)."""
     if decision.verdict == "silent":
-        return iter(()), _Note("skipped", "the role stays silent this turn")
+        return iter(()), None, _Note("skipped", "the role stays silent this turn")
     if decision.verdict == "fixed_reply":
-        return iter(split_sentences([decision.fixed_reply or ""])), _Note("skipped", "fixed reply; the model was not asked")
-    tokens = parts.backend.generate(_model_messages(session, intake, decision), parts.options)
-    return split_sentences(tokens), _Note("generated", f"model {parts.backend.spec}")
+        sentences = iter(split_sentences([decision.fixed_reply or ""]))
+        return sentences, None, _Note("skipped", "fixed reply; the model was not asked")
+    messages = _model_messages(session, intake, decision)
+
+    def regenerate(rule: str, said: str) -> Iterator[str]:
+        again = [*messages, *([Message("assistant", said.strip())] if said.strip() else []),
+                 Message("system", f"Rule: {rule} {'Continue your reply' if said.strip() else 'Write your reply again'} "
+                                   "following this rule, without repeating yourself.")]
+        return split_sentences(parts.backend.generate(again, parts.options))
+
+    tokens = parts.backend.generate(messages, parts.options)
+    return split_sentences(tokens), regenerate, _Note("generated", f"model {parts.backend.spec}")
 
 
 def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
@@ -260,49 +275,76 @@ def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
 
 
 def _check_and_release(
-    sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None
+    sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None,
+    regenerate: Regenerate | None = None,
 ) -> tuple[list[str], list[CheckResult], float]:
-    """Release each sentence once the guards pass it. Returns (released, non-pass checks, ms in guards)."""
+    """Release each sentence once the guards pass it; ask the model again once when a guard names a
+    rule, and replace if the rule is broken twice. Returns (released, non-pass checks, ms in guards)."""
     released: list[str] = []
     checks: list[CheckResult] = []
     guard_ms = 0.0
+    asked_again = False
+    current = sentences
+
+    def emit(text: str) -> None:
+        if text.strip() and (not released or released[-1].strip() != text.strip()):  # repeated repairs say it once
+            piece = text + ("" if text.endswith((" ", "\n")) else " ")
+            released.append(piece)
+            release(piece)
+
     try:
-        for sentence in sentences:
-            if not sentence.strip():
-                continue
-            if limit is not None and len(released) >= limit:
-                checks.append(CheckResult(guard="role_length", verdict="repair", original=sentence, released="",
-                                          explanation=f"the {ctx.role.name} role keeps replies to "
-                                          f"{limit} sentences; the rest was not shown"))
+        while True:
+            rule: str | None = None
+            for sentence in current:
+                if not sentence.strip():
+                    continue
+                if limit is not None and len(released) >= limit:
+                    checks.append(CheckResult(guard="role_length", verdict="repair", original=sentence, released="",
+                                              explanation=f"the {ctx.role.name} role keeps replies to {limit} "
+                                              "sentences; the rest was not shown"))
+                    break
+                started = time.perf_counter()
+                try:
+                    results, text, action = check_sentence(sentence.strip(), guards, ctx)
+                except Exception as exc:  # noqa: BLE001 - a broken guard must not let text through
+                    results = [CheckResult(guard="check", verdict="replace", original=sentence,
+                                           released=ctx.replies["fallback"],
+                                           explanation=f"a guard failed ({type(exc).__name__}); replaced to be careful")]
+                    text, action = ctx.replies["fallback"], "stop"
+                guard_ms += (time.perf_counter() - started) * 1000
+                checks.extend(results)
+                if action == "regenerate":
+                    if asked_again or regenerate is None:
+                        checks.append(CheckResult(guard=results[-1].guard, verdict="replace", original=sentence,
+                                                  released=ctx.replies["fallback"],
+                                                  explanation="the rule was broken again after asking; replaced"))
+                        emit(ctx.replies["fallback"])
+                        break
+                    rule = results[-1].constraint
+                    break
+                emit(text)
+                if action == "stop":
+                    break
+            if rule is None:
                 break
-            started = time.perf_counter()
-            try:
-                results, text, stop = check_sentence(sentence.strip(), guards, ctx)
-            except Exception as exc:  # noqa: BLE001 - a broken guard must not let text through
-                results = [CheckResult(guard="check", verdict="replace", original=sentence, released=ctx.replies["fallback"],
-                                       explanation=f"a guard failed ({type(exc).__name__}); replaced to be careful")]
-                text, stop = ctx.replies["fallback"], True
-            guard_ms += (time.perf_counter() - started) * 1000
-            checks.extend(results)
-            piece = text + (" " if not text.endswith((" ", "\n")) else "")
-            if not released or released[-1].strip() != text.strip():  # repeated repairs say it once
-                released.append(piece)
-                release(piece)
-            if stop:
-                break
+            asked_again = True
+            _close(current)
+            current = regenerate(rule, "".join(released))  # type: ignore[misc]
     except BackendError as exc:
         if not released and not at_least(ctx.risk.level, "moderate"):
             raise
         checks.append(CheckResult(guard="generate", verdict="replace", original="", released=ctx.replies["backend_failed"],
                                   explanation=f"the model failed mid-reply ({exc.message})"))
-        piece = ctx.replies["backend_failed"] + " "
-        released.append(piece)
-        release(piece)
+        emit(ctx.replies["backend_failed"])
     finally:
-        close = getattr(sentences, "close", None)
-        if close:
-            close()
+        _close(current)
     return released, checks, guard_ms
+
+
+def _close(sentences: Iterator[str]) -> None:
+    close = getattr(sentences, "close", None)
+    if close:
+        close()
 
 
 def _check_verdict(checks: Sequence[CheckResult]) -> str:

@@ -7,7 +7,7 @@ heavy dependencies (llama_cpp, httpx) are imported only when that backend is mad
 from __future__ import annotations
 
 from .registry import register
-from .safety import assess, check, decide  # noqa: F401 - these register themselves
+from .safety import assess, decide, guards  # noqa: F401 - these register themselves
 
 
 @register("backend", "local")

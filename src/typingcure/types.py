@@ -171,6 +171,7 @@ class CheckResult(_Model):
     explanation: str
     original: str
     released: str
+    constraint: str | None = None  # a repair that asks the model again, with this rule stated
 
 
 class StageRecord(_Model):
