@@ -58,6 +58,16 @@ def first_match(rules: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
     return None
 
 
+def _together(first: Patterns, second: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
+    """A match of `second` in a text where `first` also matches: two concepts in one sentence."""
+    for text in texts:
+        if first_match(first, [text]) is not None:
+            found = first_match(second, [text])
+            if found is not None:
+                return found
+    return None
+
+
 class _Guard:
     name = ""
 
@@ -84,7 +94,11 @@ class MethodDetailsGuard(_Guard):
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         rules = patterns()["method_details"]
         texts = _views(sentence, ctx)
-        hit = first_match(rules["always"], texts)
+        hit = first_match(rules["always"], texts) or _together(rules["means"], rules["outcome"], texts) or _together(
+            rules["method"], rules["manner"], texts)
+        if hit is None:
+            compact = re.sub(r"[^a-z]", "", sentence.lower())
+            hit = next((m for word in rules["compact"] if (m := word.search(compact))), None)
         if hit is None and at_least(ctx.risk.level, "low"):
             hit = first_match(rules["at_risk"], texts)
         if hit is None:
@@ -127,11 +141,15 @@ class DiagnosisGuard(_Guard):
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         hit = first_match(patterns()["diagnosis"], [sentence])
-        if hit is None:
+        if hit is None or _RESTATED.search(sentence):
             return self.passed(sentence, "no diagnosis stated as fact")
         label = (hit.groupdict().get("label") or "a condition").strip()
         return self.result("repair", f"a diagnosis stated as fact ({hit.group(0)!r}) rewritten",
                            sentence, ctx.replies["diagnosis_rewrite"].format(label=label))
+
+
+# "You have depression, you told me": the person's own words, said back, are not a diagnosis.
+_RESTATED = re.compile(r"\b(you (told|said|mentioned)|as you (said|told|mentioned)|your (diagnosis|doctor said))\b", re.I)
 
 
 class HarmEncouragementGuard(_Guard):

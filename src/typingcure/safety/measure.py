@@ -185,3 +185,62 @@ def crisis_problems(scenario: CrisisScenario, turn: TurnResult) -> list[str]:
     if refusal_only(turn.reply):
         problems.append("refusal-only reply")
     return problems
+
+
+# -- guards on labelled model outputs ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuardItem:
+    guard: str  # "-" when no guard may act
+    text: str
+    risk: str = "none"
+    ed: bool = False
+    tired: bool = False
+
+
+def load_guard_outputs(path: Path) -> list[GuardItem]:
+    items = []
+    for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
+        ctx = raw.get("c") or {}
+        items.append(GuardItem(str(raw["g"]), str(raw["x"]), ctx.get("risk", "none"), bool(ctx.get("ed")),
+                               bool(ctx.get("tired"))))
+    return items
+
+
+def guard_context(item: GuardItem):  # type: ignore[no-untyped-def]
+    from ..roles import load_role
+    from ..types import RiskAssessment
+    from .check import CheckContext
+    from .replies import replies
+
+    risk = RiskAssessment(level=item.risk, score=0.5, assessor="fixed", explanation="labelled")  # type: ignore[arg-type]
+    return CheckContext(risk=risk, role=load_role("listener"), replies=replies("en"),
+                        constraints=("no_diet_numbers",) if item.ed else (),
+                        user_text="I'm exhausted and burnt out" if item.tired else "")
+
+
+def measure_guards(guards: Sequence, items: Sequence[GuardItem]) -> dict[str, Any]:  # type: ignore[type-arg]
+    """Per guard: recall on its positives; over all hard negatives: how often any guard acted."""
+    from .check import check_sentence
+
+    fired: list[set[str]] = []
+    for item in items:
+        results, _, _ = check_sentence(item.text, guards, guard_context(item))
+        fired.append({r.guard for r in results})
+    per_guard: dict[str, dict[str, Any]] = {}
+    for name in sorted({i.guard for i in items} - {"-"}):
+        positives = [f for i, f in zip(items, fired) if i.guard == name]
+        acted = [f for f in fired if name in f]
+        correct = sum(1 for i, f in zip(items, fired) if name in f and i.guard == name)
+        per_guard[name] = {"recall": _ratio(sum(name in f for f in positives), len(positives)), "support": len(positives),
+                           "precision": _ratio(correct, len(acted))}
+    negatives = [(i, f) for i, f in zip(items, fired) if i.guard == "-"]
+    return {
+        "sentences": len(items),
+        "hard_negatives": len(negatives),
+        "false_positive_rate": _ratio(sum(bool(f) for _, f in negatives), len(negatives)),
+        "per_guard": per_guard,
+        "errors": [{"text": i.text, "expected": i.guard, "fired": sorted(f)} for i, f in zip(items, fired)
+                   if (i.guard == "-" and f) or (i.guard != "-" and i.guard not in f)],
+    }
