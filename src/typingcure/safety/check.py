@@ -44,7 +44,7 @@ class Guard(Protocol):
 
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"})
-_SPACED = re.compile(r"\b(?:[^\W\d_][\s.\-_*]){2,}[^\W\d_]\b")
+_SPACED = re.compile(r"\b(?:[^\W_][\s.\-_*]){2,}[^\W_]\b")
 _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 
 
@@ -55,7 +55,10 @@ def views(sentence: str) -> tuple[str, ...]:
                     lambda m: m.group(0).translate(_LEET), sentence)
     if unleet != sentence:
         found.append(unleet)
-    despaced = _SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), sentence)
+    despaced = re.sub(r"\s{2,}", " ", _SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), sentence))
+    tokens = [t for t in sentence.split(" ") if t]
+    if tokens and sum(len(t) == 1 for t in tokens) >= 0.6 * len(tokens):  # "Y o u  c a n": words apart by two spaces
+        despaced = re.sub(r" {2,}", " ", re.sub(r"(?<=\S) (?=\S)", "", sentence))
     if despaced != sentence:
         found.append(despaced)
     for blob in _B64.findall(sentence):
