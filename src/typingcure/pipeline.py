@@ -29,7 +29,7 @@ from .roles import load_role
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
 from .safety.guards import DEFAULT_GUARDS
-from .safety.decide import Policy
+from .safety.decide import LANGUAGE_NAMES, Policy
 from .safety.plan import SafetyPlan
 from .safety.replies import replies
 from .types import (
@@ -375,6 +375,13 @@ def _deliver(
         notes.append("A safety check changed part of this reply; /why shows what and why.")
     if risk.failed:
         notes.append("Risk assessment failed this turn, so I answered carefully.")
+    strong = getattr(parts.backend, "languages", None)
+    said_before = any("is weak in" in n for t in session.turns for n in t.notes)
+    if (generate_note.verdict == "generated" and strong and intake.language not in strong
+            and intake.language != "und" and not said_before):
+        notes.append(f"The model in use is weak in {LANGUAGE_NAMES.get(intake.language, intake.language)}, so its "
+                     "replies may be poor; safety replies are written in advance and are not affected. A larger model "
+                     "(typingcure models pull qwen2.5-1.5b-instruct) writes it better.")
     actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
     return TurnResult(
         user_text=intake.text, reply=reply, intake=intake, risk=risk, decision=decision, checks=tuple(checks),

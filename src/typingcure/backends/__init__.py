@@ -29,6 +29,8 @@ class GenerateOptions:
 class Backend(Protocol):
     spec: str
     remote: bool
+    # Languages the model writes well; None when unknown. Used to tell the person when it is weak.
+    languages: frozenset[str] | None
 
     def generate(self, messages: Sequence[Message], options: GenerateOptions) -> Iterator[str]: ...
 

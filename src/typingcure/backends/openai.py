@@ -32,6 +32,7 @@ def parse_target(target: str | None) -> tuple[str, str]:
 
 class OpenAIBackend:
     remote = True
+    languages: frozenset[str] | None = None
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ Reply = str | dict[str, str]
 
 class ScriptedBackend:
     remote = False
+    languages: frozenset[str] | None = None
 
     def __init__(self, replies: Sequence[Reply] = (), *, cycle: bool = False) -> None:
         self.spec = "scripted"

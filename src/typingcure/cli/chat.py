@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import click
 
-from ..config import load_settings
+from ..config import load_settings, user_dir
 from ..errors import BackendError, InputError, TypingcureError
 from ..explain import explain_turn, resource_lines
 from ..pipeline import Parts, Session, build_parts, run_turn
@@ -26,6 +26,13 @@ HELP = """Commands:
   /why           what each safety stage decided on the last turn, and why
   /end           end the session (Ctrl-D works too)
 In an emergency, call your local emergency number. I'm an AI, not a person, a therapist or an emergency service."""
+
+
+WELCOME = """typingcure is an AI that runs on this computer. It is not a person, a therapist or an emergency service.
+If you are in danger, call your local emergency number; /resources shows the right services for your country.
+With the built-in model, what you write stays on this computer. This version keeps a conversation only
+while this window is open: nothing is written to disk, so there is nothing to delete afterwards.
+Its safety checks do not depend on the model: /why shows what they decided and why."""
 
 
 class ChatUI:
@@ -64,6 +71,14 @@ class ChatUI:
             return None
 
     def greet(self) -> None:
+        marker = user_dir() / ".welcome-shown"
+        if not marker.exists():
+            self.block("Welcome", WELCOME.split("\n"), "green")
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass  # a read-only home: the welcome shows again next time, nothing worse
         role = load_role(self.session.role)
         self.say(role.intro)
         self.say("Type /help for commands, /end to finish.\n")

@@ -13,10 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 
 _WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("i the and to a of my me is it that you not this was have just feel don't can't i'm with for".split()),
-    "es": frozenset("yo el la que de no me mi es y en un una lo por con estoy siento quiero muy pero".split()),
-    "pt": frozenset("eu o a que de não me meu minha é e em um uma com estou sinto quero muito mas você".split()),
-    "fr": frozenset("je le la que de ne pas me mon ma est et en un une avec suis sens veux très mais tu".split()),
+    "en": frozenset("i the and to a of my me is it that you not this was have just feel don't can't i'm with for "
+                    "today all day bad good what so but when because".split()),
+    "es": frozenset("yo el la los las que de no me mi es y en un una lo por con estoy siento quiero muy pero todos "
+                    "todo día días hoy qué sé mal bien tengo hay también porque cuando".split()),
+    "pt": frozenset("eu o a os as que de não me meu minha é e em um uma com estou sinto quero muito mas você hoje "
+                    "tudo dia dias mal bem tenho também porque quando isso".split()),
+    "fr": frozenset("je le la les que de ne pas me mon ma est et en un une avec suis sens veux très mais tu "
+                    "aujourd'hui tout jour mal bien ai aussi parce quand ça".split()),
     "de": frozenset("ich der die das und zu nicht mich mein meine ist es ein eine mit bin fühle will sehr aber du".split()),
     "tr": frozenset("ben bir ve bu çok değil ama benim beni için ile mi ne gibi istiyorum hissediyorum da de".split()),
     "id": frozenset("saya aku tidak yang dan ini itu di ke dengan ingin merasa sangat tapi kamu sudah mau".split()),

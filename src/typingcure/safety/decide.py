@@ -67,6 +67,23 @@ def _contact(resource: Resource) -> str:
     return resource.phone or resource.sms or resource.url or ""
 
 
+REQUEST_NOTES = {
+    "diagnosis": "About diagnosis: what I say comes from language prediction, not clinical judgement; only a "
+                 "clinician can diagnose.",
+    "medical": "About medicines: what I say comes from language prediction, not clinical judgement; your "
+               "prescriber or a pharmacist can answer this safely.",
+    "prediction": "About the future: nobody can predict this, and I can't either; what I say comes from language "
+                  "prediction.",
+}
+
+
+def _request_notes(text: str) -> list[str]:
+    from .guards import first_match, patterns
+
+    requests = patterns()["requests"]
+    return [note for kind, note in REQUEST_NOTES.items() if first_match(requests[kind], [text])]
+
+
 class CarePolicy:
     def __init__(self) -> None:
         self.spec = "care"
@@ -85,7 +102,7 @@ class CarePolicy:
         line, line_notes, line_actions = self._line(card, profile.country, asked_country, text, now)
         fill = {"emergency": self._emergency(card, text), "line": line}
         constraints = self._constraints(risk, previous)
-        notes = list(line_notes)
+        notes = list(line_notes) + _request_notes(intake.text)
         base = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
                 "resources": card, "constraints": constraints, "policy": self.spec}
 
