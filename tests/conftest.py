@@ -8,8 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import httpx
 
 import pytest
 
@@ -82,3 +85,41 @@ def run_cli(*args: str, stdin: bytes | str = b"", env: dict[str, str] | None = N
 def write_script(path: Path, replies: list[Any]) -> str:
     path.write_text(json.dumps(replies), encoding="utf-8")
     return f"scripted:{path}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server, serving the bundled model on loopback."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+b")  # a pipe would fill and block it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+         "--interrupt_requests", "False"],  # queue concurrent requests instead of cutting earlier ones off
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama_cpp.server did not start within 90 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -16,7 +12,7 @@ import typingcure
 from typingcure import BackendError, GenerateOptions, Message, backend_from_spec
 from typingcure.backends.local import bundled_model_path
 
-from .conftest import free_port, needs_model, run_cli
+from .conftest import needs_model, run_cli
 
 pytestmark = [needs_model, pytest.mark.model]
 MESSAGES = [Message("system", "You are a kind listener. Keep it short."), Message("user", "I had a long day at work.")]
@@ -47,41 +43,6 @@ def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="model file not found"):
         list(backend_from_spec(f"local:{tmp_path / 'nope.gguf'}").generate(MESSAGES, GenerateOptions()))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python's own OpenAI-compatible server, serving the bundled model on loopback."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+b")  # a pipe would fill and block it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not start within 90 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_real_server_lists_the_model(server: str) -> None:

@@ -7,6 +7,7 @@ heavy dependencies (llama_cpp, httpx) are imported only when that backend is mad
 from __future__ import annotations
 
 from .registry import register
+from .evals import scorers  # noqa: F401 - registers the scorers
 from .safety import assess, decide, guards  # noqa: F401 - these register themselves
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Literal, TypeVar
 
 from .errors import ConfigError
 
-Kind = Literal["backend", "assessor", "policy", "guard"]
+Kind = Literal["backend", "assessor", "policy", "guard", "scorer"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

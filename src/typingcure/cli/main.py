@@ -11,6 +11,7 @@ from .._version import __version__
 from ..errors import TypingcureError
 from .assess import assess_command
 from .chat import chat_command
+from .evals import eval_group
 from .models import models_group
 from .reply import reply_command
 
@@ -29,6 +30,7 @@ cli.add_command(chat_command)
 cli.add_command(reply_command)
 cli.add_command(assess_command)
 cli.add_command(models_group)
+cli.add_command(eval_group)
 
 
 def main(argv: list[str] | None = None) -> None:
