@@ -31,6 +31,7 @@ from .safety.check import CheckContext, Guard, check_sentence
 from .safety.guards import DEFAULT_GUARDS
 from .safety.decide import LANGUAGE_NAMES, Policy
 from .safety.plan import SafetyPlan
+from .redact import Redactor
 from .safety.replies import replies
 from .types import (
     CheckResult,
@@ -60,6 +61,7 @@ class Session:
     messages: list[Message] = field(default_factory=list)
     turns: list[TurnResult] = field(default_factory=list)
     plan: SafetyPlan | None = None
+    redactor: Redactor = field(default_factory=Redactor)  # stable placeholders for a remote model
 
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]
@@ -122,6 +124,8 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
 
     load_role(session.role)  # an unknown role is bad input, like bad text: it raises, nothing is recorded
     intake = intake_text(text, session.profile, parts.max_message_chars)
+    if getattr(parts.backend, "remote", False):
+        intake = _redact(intake, session.redactor)
     clock.done("intake", intake.verdict, intake.explanation)
 
     risk = _assess(parts.assessor, intake, session)
@@ -180,6 +184,15 @@ def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeR
     )
 
 
+def _redact(intake: IntakeResult, redactor: Redactor) -> IntakeResult:
+    """Before text leaves the machine: personal data replaced by placeholders (design/privacy.md)."""
+    model_text, found = redactor.redact(intake.text)
+    why = f"; {len(found)} personal detail(s) replaced before sending to the remote model: {', '.join(found)}" if found else \
+        "; nothing personal found to replace before sending to the remote model"
+    return intake.model_copy(update={"model_text": model_text, "redactions": tuple(found),
+                                     "explanation": intake.explanation + why})
+
+
 # -- assess and decide, failing safe ----------------------------------------------------------
 
 
@@ -226,6 +239,9 @@ def _model_messages(session: Session, intake: IntakeResult, decision: PolicyDeci
         if budget < 0:
             break
         history.insert(0, message)
+    if intake.model_text is not None:  # a remote model: the history leaves redacted too
+        history = [Message(m.role, session.redactor.redact(m.content)[0]) for m in history]
+        return [Message("system", decision.system_prompt), *history, Message("user", intake.model_text)]
     return [Message("system", decision.system_prompt), *history, Message("user", intake.text)]
 
 
@@ -247,10 +263,17 @@ def _generate(
         again = [*messages, *([Message("assistant", said.strip())] if said.strip() else []),
                  Message("system", f"Rule: {rule} {'Continue your reply' if said.strip() else 'Write your reply again'} "
                                    "following this rule, without repeating yourself.")]
-        return split_sentences(parts.backend.generate(again, parts.options))
+        return _restored(split_sentences(parts.backend.generate(again, parts.options)), session, intake)
 
     tokens = parts.backend.generate(messages, parts.options)
-    return split_sentences(tokens), regenerate, _Note("generated", f"model {parts.backend.spec}")
+    return _restored(split_sentences(tokens), session, intake), regenerate, _Note("generated", f"model {parts.backend.spec}")
+
+
+def _restored(sentences: Iterator[str], session: Session, intake: IntakeResult) -> Iterator[str]:
+    """Placeholders a remote model wrote back are turned into the real names before checking."""
+    if intake.model_text is None:
+        return sentences
+    return (session.redactor.restore(s) for s in sentences)
 
 
 def split_sentences(chunks: Iterable[str]) -> Iterator[str]:

@@ -130,6 +130,8 @@ class IntakeResult(_Model):
     language: str
     language_source: Literal["detected", "profile", "default"]
     explanation: str
+    model_text: str | None = None  # what a remote model is sent: personal data replaced by placeholders
+    redactions: tuple[str, ...] = ()
 
 
 class Evidence(_Model):

@@ -1,0 +1,68 @@
+"""Encrypted local storage, export and crypto-shredding (design/privacy.md).
+
+    store = open_store()                       # the passphrase from TYPINGCURE_PASSPHRASE or the caller
+    recorder = StoreRecorder(store, store.new_conversation(profile, role))
+    parts.recorder = recorder                  # run_turn() now keeps each turn, encrypted
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import user_dir
+from ..pipeline import Recorder, Session
+from ..types import TurnResult
+from .crypto import Box, KeyFile, LockedError, StoreError
+from .sqlite import DB_NAME, KEY_NAME, SQLiteStore, wipe
+
+__all__ = ["Box", "KeyFile", "LockedError", "SQLiteStore", "StoreError", "StoreRecorder", "open_store", "to_markdown",
+           "wipe", "DB_NAME", "KEY_NAME", "passphrase_from_env"]
+
+
+def passphrase_from_env() -> str | None:
+    """TYPINGCURE_PASSPHRASE, for scripts and tests. Anyone who can read your environment can read it."""
+    return os.environ.get("TYPINGCURE_PASSPHRASE") or None
+
+
+def open_store(passphrase: str | None = None, folder: Path | None = None, *, create: bool = True) -> SQLiteStore:
+    secret = passphrase if passphrase is not None else passphrase_from_env()
+    if not secret:
+        raise LockedError("a passphrase is needed to open your history (or set TYPINGCURE_PASSPHRASE)")
+    return SQLiteStore.open(folder or user_dir(), secret, create=create)
+
+
+class StoreRecorder(Recorder):
+    """Keeps each finished turn in the session and, encrypted, in the store."""
+
+    spec = "encrypted store"
+
+    def __init__(self, store: SQLiteStore, conversation: str) -> None:
+        self.store, self.conversation = store, conversation
+
+    def record(self, session: Session, turn: TurnResult) -> None:
+        super().record(session, turn)
+        self.store.add_turn(self.conversation, turn)
+
+
+def to_markdown(export: dict[str, Any]) -> str:
+    when = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+    lines = ["# Everything typingcure kept", "", f"Exported {when(export['exported'])}.", ""]
+    if export.get("profile"):
+        lines += ["## Profile", "", *[f"- {k}: {v}" for k, v in export["profile"].items() if v], ""]
+    plan = export.get("safety_plan")
+    if plan and plan.get("sections"):
+        lines += ["## Safety plan", ""]
+        for section, items in plan["sections"].items():
+            lines += [f"**{section.replace('_', ' ')}**", *[f"- {i}" for i in items], ""]
+    for c in export["conversations"]:
+        lines += [f"## Conversation {c['id']} ({when(c['created'])}, role: {c['role']})", ""]
+        for turn in c["turns"]:
+            lines += [f"**You:** {turn['user_text']}", ""]
+            if turn["reply"]:
+                lines += [f"**typingcure:** {turn['reply']}", ""]
+            if turn["risk"]["level"] != "none":
+                lines += [f"_Safety check: {turn['risk']['level']} ({', '.join(turn['risk']['categories'])})._", ""]
+    return "\n".join(lines)
