@@ -176,9 +176,11 @@ def test_chat_with_the_bundled_model() -> None:
     assert len(lines) >= 4  # intro, help, a real reply, goodbye
 
 
-def test_chat_in_a_terminal_uses_panels(script: str) -> None:
+def test_chat_in_a_terminal_uses_panels(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A real pseudo-terminal: the care card is drawn as a panel, the prompt is shown."""
     import os
+
+    monkeypatch.setenv("TYPINGCURE_HISTORY", "off")  # no passphrase prompt in this test
     import pty
     import select
 

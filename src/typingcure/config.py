@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,7 @@ class Settings(BaseModel):
     temperature: float = Field(default=0.3, ge=0.0, le=2.0)
     timeout: float = Field(default=60.0, gt=0.0, description="seconds a backend may take to answer")
     max_message_chars: int = Field(default=16_000, ge=100)
+    history: Literal["on", "off"] = Field(default="on", description="keep conversations, encrypted; off keeps nothing")
     assessor_model: str | None = Field(
         default=None, description="a backend spec for the optional model-based risk layer (a capable model only)"
     )

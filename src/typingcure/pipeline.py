@@ -68,12 +68,13 @@ class Session:
 
 
 class Recorder:
-    """Where finished turns go. This one keeps them in the session only (nothing on disk)."""
+    """Where finished turns are kept beyond the session. This one keeps nothing on disk: the turn
+    lives in the session's memory only (the encrypted store's recorder is store.StoreRecorder)."""
 
-    spec = "memory"
+    spec = "session memory"
 
     def record(self, session: Session, turn: TurnResult) -> None:
-        session.turns.append(turn)
+        return None
 
 
 @dataclass
@@ -145,7 +146,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     turn = _deliver(session, intake, risk, decision, released, checks, generate_note, clock, parts, release)
     clock.done("deliver", "delivered" if turn.reply else "silent", f"{len(turn.reply)} characters released")
 
-    return _record(session, turn, clock, parts.recorder)
+    return _record(session, turn.model_copy(update={"stages": tuple(clock.stages)}), clock, parts.recorder)
 
 
 # -- intake ---------------------------------------------------------------------------------
@@ -414,16 +415,17 @@ def _deliver(
 
 
 def _record(session: Session, turn: TurnResult, clock: _Clock, recorder: Recorder) -> TurnResult:
+    """Keep the turn in the session and hand it (with every stage up to delivery) to the recorder."""
     session.messages.append(Message("user", turn.user_text))
     if turn.reply:
         session.messages.append(Message("assistant", turn.reply))
+    notes = turn.notes
     try:
         recorder.record(session, turn)
         clock.done("record", "recorded", f"kept by {recorder.spec}")
     except Exception as exc:  # noqa: BLE001 - the reply was shown; say it was not kept
         clock.done("record", "failed", f"{recorder.spec} failed ({type(exc).__name__})")
-        turn = turn.model_copy(update={"notes": turn.notes + ("This turn could not be saved.",)})
-    final = turn.model_copy(update={"stages": tuple(clock.stages)})
-    if session.turns and session.turns[-1] is turn:
-        session.turns[-1] = final
+        notes = notes + ("This turn could not be saved.",)
+    final = turn.model_copy(update={"stages": tuple(clock.stages), "notes": notes})
+    session.turns.append(final)
     return final

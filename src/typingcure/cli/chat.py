@@ -13,7 +13,7 @@ from ..errors import BackendError, InputError, TypingcureError
 from ..explain import explain_turn, resource_lines
 from ..pipeline import Parts, Session, build_parts, run_turn
 from ..roles import load_role, role_names
-from ..safety.plan import SECTIONS, PlanFlow, plan_texts, render_plan
+from ..safety.plan import SECTIONS, PlanFlow, SafetyPlan, plan_texts, render_plan
 from ..safety.replies import replies
 from ..safety.resources import care_card
 from ..types import Profile, at_least
@@ -38,8 +38,9 @@ Its safety checks do not depend on the model: /why shows what they decided and w
 class ChatUI:
     """Plain text when piped; in a terminal, Rich panels for the care card and a table for /why."""
 
-    def __init__(self, session: Session, parts: Parts, interactive: bool) -> None:
+    def __init__(self, session: Session, parts: Parts, interactive: bool, store=None, kept: str = "") -> None:  # type: ignore[no-untyped-def]
         self.session, self.parts, self.interactive = session, parts, interactive
+        self.store, self.kept = store, kept
         self.flow: PlanFlow | None = None
         self.console = None
         if interactive:
@@ -81,6 +82,8 @@ class ChatUI:
                 pass  # a read-only home: the welcome shows again next time, nothing worse
         role = load_role(self.session.role)
         self.say(role.intro)
+        if self.kept:
+            self.say(self.kept)
         self.say("Type /help for commands, /end to finish.\n")
 
     def command(self, line: str) -> bool:
@@ -101,6 +104,8 @@ class ChatUI:
                 self.say(load_role(arg).intro)
         elif name == "country":
             self.session.profile = Profile(**{**self.session.profile.model_dump(), "country": arg or None})
+            if self.store is not None:
+                self.store.put("profile", self.session.profile.model_dump())
             self.say(f"Country set to {self.session.profile.country or 'not set'}.")
         elif name == "resources":
             self.block("Local services", resource_lines(None, care_card(self.session.profile.country)))
@@ -151,6 +156,8 @@ class ChatUI:
             self.turn(text)
             return
         following = self.flow.answer(text)
+        if self.store is not None:
+            self.store.put("safety_plan", self.flow.plan.model_dump())
         if following is None:
             self.flow = None
             self.say(PlanFlow().done())
@@ -198,7 +205,8 @@ class ChatUI:
                 if not self.interactive:
                     return exc.exit_code
                 status = exc.exit_code
-        where = "were sent to the model server you chose" if self.parts.backend.remote else "stayed on this computer"
+        where = ("were sent to the model server you chose, with personal details replaced" if self.parts.backend.remote
+                 else "stayed on this computer")
         self.say(f"Take care of yourself. Your words {where}.")
         return 0 if self.interactive else status
 
@@ -216,4 +224,31 @@ def chat_command(backend: str | None, role: str | None, country: str | None, lan
     prepare = getattr(parts.backend, "prepare", None)
     if prepare:
         prepare()
-    sys.exit(ChatUI(session, parts, interactive=sys.stdin.isatty()).run())
+    store, kept = _keep_history(settings.history, session, parts)
+    try:
+        code = ChatUI(session, parts, interactive=sys.stdin.isatty(), store=store, kept=kept).run()
+    finally:
+        if store is not None:
+            store.close()
+    sys.exit(code)
+
+
+def _keep_history(history: str, session: Session, parts: Parts):  # type: ignore[no-untyped-def]
+    """Open the encrypted store when history is on and a passphrase can be had; say what happens."""
+    from ..store import KEY_NAME, KeyFile, StoreRecorder, open_store
+    from .store_cmds import ask_passphrase
+
+    if history == "off":
+        return None, "History is off: nothing from this conversation is kept."
+    secret = ask_passphrase(new=not KeyFile(user_dir() / KEY_NAME).exists())
+    if not secret:
+        return None, "Not kept: no passphrase (type one in a terminal, or set TYPINGCURE_PASSPHRASE)."
+    store = open_store(secret)
+    saved_profile = store.get("profile") or {}
+    if saved_profile and not session.profile.country:
+        session.profile = Profile(**{**saved_profile, **session.profile.model_dump(exclude_none=True)})
+    plan = store.get("safety_plan")
+    if plan:
+        session.plan = SafetyPlan(**plan)
+    parts.recorder = StoreRecorder(store, store.new_conversation(session.profile.model_dump(), session.role))
+    return store, f"This conversation is kept, encrypted, in {user_dir()} (typingcure export, forget, wipe)."

@@ -14,6 +14,7 @@ from .chat import chat_command
 from .evals import eval_group
 from .models import models_group
 from .reply import reply_command
+from .store_cmds import export_command, forget_command, history_command, passphrase_command, wipe_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,8 @@ cli.add_command(reply_command)
 cli.add_command(assess_command)
 cli.add_command(models_group)
 cli.add_command(eval_group)
+for _command in (history_command, export_command, forget_command, wipe_command, passphrase_command):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

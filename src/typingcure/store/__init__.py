@@ -35,7 +35,7 @@ def open_store(passphrase: str | None = None, folder: Path | None = None, *, cre
 
 
 class StoreRecorder(Recorder):
-    """Keeps each finished turn in the session and, encrypted, in the store."""
+    """Keeps each finished turn, encrypted, in the store."""
 
     spec = "encrypted store"
 
@@ -43,7 +43,6 @@ class StoreRecorder(Recorder):
         self.store, self.conversation = store, conversation
 
     def record(self, session: Session, turn: TurnResult) -> None:
-        super().record(session, turn)
         self.store.add_turn(self.conversation, turn)
 
 
