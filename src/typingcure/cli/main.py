@@ -14,6 +14,7 @@ from .chat import chat_command
 from .evals import eval_group
 from .models import models_group
 from .reply import reply_command
+from .serve import serve_command
 from .store_cmds import export_command, forget_command, history_command, passphrase_command, wipe_command
 
 
@@ -32,6 +33,7 @@ cli.add_command(reply_command)
 cli.add_command(assess_command)
 cli.add_command(models_group)
 cli.add_command(eval_group)
+cli.add_command(serve_command)
 for _command in (history_command, export_command, forget_command, wipe_command, passphrase_command):
     cli.add_command(_command)
 

@@ -1,0 +1,1 @@
+"""The web app (`typingcure serve`): see app.py."""

@@ -1,0 +1,241 @@
+"""The web app: unit tests with FastAPI's test client, and end to end in a real Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from typingcure.config import Settings
+from typingcure.store import DB_NAME, KEY_NAME
+from typingcure.web.app import create_app
+
+from .conftest import free_port, needs_model, run_cli
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def scripted(tmp_path: Path, *replies: str) -> str:
+    path = tmp_path / "replies.json"
+    path.write_text(json.dumps({"replies": list(replies) or ["That sounds hard. What was the heaviest part?"], "cycle": True}))
+    return f"scripted:{path}"
+
+
+def tokens(page: str) -> tuple[str, str | None]:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page)
+    return csrf, nonce.group(1) if nonce else None
+
+
+@pytest.fixture
+def client(tmp_path: Path, home: Path) -> TestClient:
+    return TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB"), home=home))
+
+
+def send(client: TestClient, text: str, page: str = "/") -> httpx.Response:
+    csrf, nonce = tokens(client.get(page).text)
+    return client.post(f"{'/chat' if page == '/' else page}/send", data={"csrf": csrf, "nonce": nonce, "text": text},
+                       follow_redirects=True)
+
+
+def test_pages_and_security_headers(client: TestClient) -> None:
+    for path in ("/", "/journal", "/plan", "/plan/print", "/settings", "/about"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["x-frame-options"] == "DENY"
+        assert "<script>" not in r.text and "http://" not in r.text.replace('href="http', "").split("<body>")[0]
+
+
+def test_a_message_is_shown_as_text_never_run(client: TestClient) -> None:
+    r = send(client, "<script>alert('x')</script><b>bold</b> I had a long day")
+    assert "&lt;script&gt;alert" in r.text and "<script>alert" not in r.text and "<b>bold</b>" not in r.text
+    assert "That sounds hard." in r.text
+
+
+def test_csrf_is_required_on_every_form(client: TestClient) -> None:
+    _, nonce = tokens(client.get("/").text)
+    for path, data in (("/chat/send", {"nonce": nonce, "text": "x"}), ("/settings/wipe", {"confirm": "yes"}),
+                       ("/plan", {"reasons": "x"}), ("/settings/profile", {"country": "KE"})):
+        assert client.post(path, data={**data, "csrf": "forged"}).status_code == 403, path
+        assert client.post(path, data=data).status_code == 403, path
+
+
+def test_a_double_submit_is_kept_once(client: TestClient) -> None:
+    csrf, nonce = tokens(client.get("/").text)
+    for _ in range(2):
+        client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "only once please"})
+    assert client.get("/").text.count("only once please") == 1
+
+
+def test_a_huge_paste_gets_a_clear_message(client: TestClient) -> None:
+    r = send(client, "word " * 10_000)
+    assert r.status_code == 413 and "send it in parts" in r.text
+
+
+def test_streaming_and_the_care_card(client: TestClient) -> None:
+    csrf, nonce = tokens(client.get("/").text)
+    r = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "I want to kill myself"},
+                    headers={"Accept": "application/json"})
+    body = client.get(r.json()["stream"]).text
+    assert "event: sentence" in body and "116 123" in body
+    done = json.loads(body.split("event: done\ndata: ")[1].split("\n")[0])
+    assert 'href="tel:116123"' in done and "If you need someone now" in done
+
+
+def test_journal_is_quiet_without_risk(client: TestClient) -> None:
+    r = send(client, "Walked by the river, thought about the year.", page="/journal")
+    assert "(kept quietly)" in r.text and "That sounds hard" not in r.text
+
+
+def test_settings_profile_and_plan(client: TestClient) -> None:
+    csrf, _ = tokens(client.get("/settings").text)
+    assert "two letters" in client.post("/settings/profile", data={"csrf": csrf, "country": "Narnia"}).text
+    client.post("/settings/profile", data={"csrf": csrf, "country": "KE", "language": "sw"})
+    assert "1199" in client.get("/plan").text
+    client.post("/plan", data={"csrf": csrf, "reasons": "my kids\nmy garden", "people": "my sister"})
+    printed = client.get("/plan/print").text
+    assert "my garden" in printed and "my sister" in printed
+
+
+def test_history_unlock_export_forget_wipe(tmp_path: Path, home: Path) -> None:
+    app = create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home)
+    client = TestClient(app)
+    page = client.get("/").text
+    assert "Protect your history" in page and "nobody can recover" in page
+    csrf, _ = tokens(page)
+    assert "different" in client.post("/unlock", data={"csrf": csrf, "passphrase": "a", "again": "b"}).text
+    client.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame", "again": "open sesame"})
+    send(client, "a secret worry")
+    assert (home / DB_NAME).exists() and b"a secret worry" not in (home / DB_NAME).read_bytes()
+    exported = client.get("/settings/export?format=json").json()
+    assert exported["conversations"][0]["turns"][0]["user_text"] == "a secret worry"
+
+    fresh = TestClient(create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home))  # a restart
+    csrf, _ = tokens(fresh.get("/").text)
+    assert "wrong passphrase" in fresh.post("/unlock", data={"csrf": csrf, "passphrase": "nope"}).text
+    fresh.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame"})
+    assert "a secret worry" in fresh.get("/").text  # the conversation continues after a restart
+    settings = fresh.get("/settings").text
+    cid = re.search(r'<option value="([0-9a-f]{12})"', settings).group(1)  # type: ignore[union-attr]
+    fresh.post("/settings/forget", data={"csrf": csrf, "conversation": cid})
+    assert "a secret worry" not in fresh.get("/settings/export?format=markdown").text
+    assert "Tick the box" in fresh.post("/settings/wipe", data={"csrf": csrf}).text
+    fresh.post("/settings/wipe", data={"csrf": csrf, "confirm": "yes"})
+    assert not (home / DB_NAME).exists() and not (home / KEY_NAME).exists()
+
+
+def test_idle_locks_the_history(tmp_path: Path, home: Path) -> None:
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path)), home=home, idle_minutes=0.01))
+    csrf, _ = tokens(client.get("/").text)
+    client.post("/unlock", data={"csrf": csrf, "passphrase": "p", "again": "p"})
+    assert "on your mind" in client.get("/").text
+    time.sleep(1.0)
+    assert "Unlock your history" in client.get("/").text
+
+
+def test_an_access_token_guards_the_app(tmp_path: Path, home: Path) -> None:
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off"), home=home, token="s3cret"))
+    assert client.get("/").status_code == 401
+    assert client.get("/?token=s3cret").status_code == 200
+    assert client.get("/settings").status_code == 200  # the cookie carries it now
+
+
+def test_serve_refuses_other_addresses_without_a_token() -> None:
+    done = run_cli("serve", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert done.returncode == 2 and b"without an access token" in done.stderr
+
+
+# -- in a real browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path, home: Path) -> Iterator[str]:
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (scripts/bootstrap --test installs it)")
+    port = free_port()
+    backend = "local" if _bundled() else scripted(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--port", str(port), "--backend", backend],
+                            env={**__import__("os").environ, "TYPINGCURE_PASSPHRASE": "", "TYPINGCURE_COUNTRY": "GB"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _bundled() -> bool:
+    from typingcure.backends.local import bundled_model_path
+
+    return bundled_model_path() is not None
+
+
+def _browser(p):  # type: ignore[no-untyped-def]
+    return p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"])
+
+
+def test_in_a_real_browser(served: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = _browser(p)
+        for width, label in ((390, "narrow"), (1280, "wide")):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(served) else None)
+            page.goto(served)
+            if width == 390:  # the first visit sets up the encrypted history; the server stays unlocked after
+                page.screenshot(path=str(ARTIFACTS / "web-unlock-narrow.png"), full_page=True)
+                page.get_by_label("Passphrase").fill("browser pass")
+                page.get_by_label("Type it again").fill("browser pass")
+                page.get_by_role("button", name="Start").click()
+            page.get_by_label("Type here").fill("I had a long day at work and my manager shouted at me")
+            page.get_by_role("button", name="Send").click()
+            expect(page.locator(".msg.bot .text").last).to_have_text(re.compile(r"\w{3,}"), timeout=60000)
+            expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=60000)
+            page.get_by_label("Type here").fill("I want to kill myself")
+            page.get_by_role("button", name="Send").click()
+            page.wait_for_selector("section.card", timeout=30000)
+            assert "Call 999 or 112" in page.inner_text("section.card") and page.locator("a[href='tel:116123']").count() >= 1
+            page.screenshot(path=str(ARTIFACTS / f"web-chat-crisis-{label}.png"), full_page=True)
+            page.goto(f"{served}/journal")
+            page.get_by_label("Write freely").fill("Walked by the river and thought about the year.")
+            page.get_by_role("button", name="Send").click()
+            page.wait_for_selector("text=(kept quietly)", timeout=30000)
+            for name in ("plan", "settings", "about", "journal"):
+                page.goto(f"{served}/{name}")
+                page.screenshot(path=str(ARTIFACTS / f"web-{name}-{label}.png"), full_page=True)
+            page.goto(f"{served}/settings")
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Export everything (readable)").click()
+            assert "manager shouted" in Path(download.value.path()).read_text()
+            page.close()
+            if width == 390:
+                continue
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(f"{served}/settings")
+            page.get_by_label("I understand everything will be deleted for good").check()
+            page.get_by_role("button", name="Wipe everything").click()
+            page.wait_for_selector("text=Everything was wiped")
+            page.close()
+        browser.close()
+    assert outside == []
