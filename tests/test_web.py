@@ -103,6 +103,8 @@ def test_settings_profile_and_plan(client: TestClient) -> None:
     assert "two letters" in client.post("/settings/profile", data={"csrf": csrf, "country": "Narnia"}).text
     client.post("/settings/profile", data={"csrf": csrf, "country": "KE", "language": "sw"})
     assert "1199" in client.get("/plan").text
+    page = client.get("/").text
+    assert 'lang="sw"' in page and "Ongea" in page and "Una nini akilini?" in page
     client.post("/plan", data={"csrf": csrf, "reasons": "my kids\nmy garden", "people": "my sister"})
     printed = client.get("/plan/print").text
     assert "my garden" in printed and "my sister" in printed

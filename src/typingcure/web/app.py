@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Settings
@@ -100,8 +101,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        context.setdefault("lang", "en")
+        lang = state.profile.language if state.profile.language in strings else "en"
+        context.setdefault("lang", lang)
+        context.setdefault("t", {**strings["en"], **strings[lang]})
         context.setdefault("title", "typingcure")
         context.setdefault("csrf", state.csrf)
         return HTMLResponse(env.get_template(name).render(**context), status_code=status)
@@ -233,11 +238,11 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         turns = [{"user_text": t.user_text, "reply": t.reply, "cards": _cards(t.decision.resources), "notes": t.notes}
                  for t in current.session.turns]
         return render("chat.html", status, title="Journal" if name == "journal" else "Talk", page=name,
-                      heading="Journal" if name == "journal" else "What's on your mind?",
+                      heading=None,
                       intro=role.intro, kept=kept_text(), turns=turns, nonce=nonce, role=current.session.role,
                       roles=[load_role(r) for r in role_names()], send_url=f"/{name}/send",
-                      prompt="Write freely" if name == "journal" else "Type here", error=error, summary=summary,
-                      card_title=replies("en")["card_title"])
+                      error=error, summary=summary,
+                      card_title=replies(state.profile.language or "en")["card_title"])
 
     @app.get("/", response_class=HTMLResponse)
     async def chat_page() -> Response:
