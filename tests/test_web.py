@@ -93,6 +93,11 @@ def test_streaming_and_the_care_card(client: TestClient) -> None:
     assert 'href="tel:116123"' in done and "If you need someone now" in done
 
 
+def test_the_safety_plan_is_a_link_on_the_page(client: TestClient) -> None:
+    page = send(client, "I cut myself again tonight and it's bleeding a lot").text
+    assert "/plan" in page and '<a class="call" href="/plan">Safety plan</a>' in page
+
+
 def test_journal_is_quiet_without_risk(client: TestClient) -> None:
     r = send(client, "Walked by the river, thought about the year.", page="/journal")
     assert "(kept quietly)" in r.text and "That sounds hard" not in r.text

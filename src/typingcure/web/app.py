@@ -103,10 +103,15 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
 
+    def ui_language() -> str:
+        return state.profile.language if state.profile.language in strings else "en"
+
+    def ui_strings() -> dict[str, str]:
+        return {**strings["en"], **strings[ui_language()]}
+
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        lang = state.profile.language if state.profile.language in strings else "en"
-        context.setdefault("lang", lang)
-        context.setdefault("t", {**strings["en"], **strings[lang]})
+        context.setdefault("lang", ui_language())
+        context.setdefault("t", ui_strings())
         context.setdefault("title", "typingcure")
         context.setdefault("csrf", state.csrf)
         return HTMLResponse(env.get_template(name).render(**context), status_code=status)
@@ -235,7 +240,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         nonce = secrets.token_urlsafe(16)
         state.nonces.add(nonce)
         role = load_role(current.session.role)
-        turns = [{"user_text": t.user_text, "reply": t.reply, "cards": _cards(t.decision.resources), "notes": t.notes}
+        turns = [{"user_text": t.user_text, "reply": t.reply, "cards": _cards(t.decision.resources), "notes": t.notes,
+                  "plan_link": ui_strings()["plan"] if "/plan" in t.reply else None}
                  for t in current.session.turns]
         return render("chat.html", status, title="Journal" if name == "journal" else "Talk", page=name,
                       heading=None,
@@ -272,10 +278,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             # Runs to the end even if the browser goes away: the turn is kept whole, once.
             try:
                 turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", piece)))
+                words = ui_strings()
                 extra = env.get_template("card.html").render(resources=_cards(turn.decision.resources), notes=turn.notes,
-                                                             card_title=replies(turn.intake.language)["card_title"])
+                                                             card_title=replies(turn.intake.language)["card_title"],
+                                                             plan_link=words["plan"] if "/plan" in turn.reply else None)
                 if not turn.reply:
-                    extra = "<p class='muted'>(kept quietly)</p>" + extra
+                    extra = f"<p class='muted'>{_escape(words['quiet'])}</p>" + extra
                 out.put(("done", extra))
             except TypingcureError as exc:
                 out.put(("done", f"<p class='notice' role='alert'>{_escape(exc.message)}</p>"))
