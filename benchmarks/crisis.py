@@ -11,7 +11,6 @@ moderate or above: the time to the first released sentence. Prints a table and w
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from datetime import datetime
@@ -21,6 +20,7 @@ from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
 from typingcure.backends.local import bundled_model_path
 from typingcure.safety.measure import crisis_problems, load_crisis_scenarios, method_leaks, refusal_only
 from typingcure.types import at_least
+from _report import write_json  # benchmarks/_report.py
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "tests" / "data" / "crisis_scenarios.yaml"
 MISBEHAVING = [
@@ -85,9 +85,7 @@ def main() -> None:
     for r in runs:
         for failure in r["failures"]:
             print(f"  {r['backend']}: {failure['id']}: {failure['problems']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(runs, indent=2, ensure_ascii=False))
-    print(f"\nwritten to {args.out}")
+    write_json(args.out, runs)
 
 
 if __name__ == "__main__":

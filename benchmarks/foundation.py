@@ -20,6 +20,7 @@ from pathlib import Path
 
 from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
 from typingcure.backends.local import bundled_model_path
+from _report import print_table, write_json  # benchmarks/_report.py
 
 MESSAGES = [
     "Work was so stressful today and my manager ignored me again.",
@@ -134,13 +135,8 @@ def main() -> None:
             ("tokens per second (median)", f"{m['tokens_per_s_median']}", ""),
             ("chat peak memory (RSS)", f"{c['chat_peak_rss_mb']} MB", "≤ 400 MB"),
         ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'result':>16}  target")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>16}  {target}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {args.out}")
+    print_table(rows, 16)
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ its release (what checking adds to the time to first sentence). Prints a table, 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from typingcure.safety.attacks import load_attacks, leaks
 from typingcure.safety.check import check_sentence
 from typingcure.safety.guards import DEFAULT_GUARDS
 from typingcure.safety.measure import guard_context, load_guard_outputs, measure_guards
+from _report import print_table, write_json  # benchmarks/_report.py
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
@@ -94,19 +94,14 @@ def main() -> None:
         rows.append((f"attacks, {name}: method/dose and diet leaks", f"{a['method_or_dose_leaks']} / {a['diet_leaks']}", "0 / 0"))
     rows += [("guards per sentence, p50 / p95 (ms)", f"{statistics.median(per_sentence):.3f} / {percentile(per_sentence, 0.95):.3f}", "p95 ≤ 2"),
              ("added to the first released sentence, p95 (ms)", f"{percentile(first, 0.95):.3f}", "≤ 50")]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'result':>22}  target")
-    for label, value, target in rows:
-        print(f"{label:<{width}}  {str(value):>22}  {target}")
+    print_table(rows, 22)
     for name, q in quality.items():
         print(f"\n{name} per guard (recall / precision):")
         for guard, v in q["per_guard"].items():
             print(f"  {guard:<20} {v['recall']} / {v['precision']}  (n={v['support']})")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"quality": quality, "attacks": attacks,
-                                    "per_sentence_ms": {"p50": statistics.median(per_sentence), "p95": percentile(per_sentence, 0.95)},
-                                    "added_first_sentence_ms_p95": percentile(first, 0.95)}, indent=2, ensure_ascii=False))
-    print(f"\nwritten to {args.out}")
+    write_json(args.out, {"quality": quality, "attacks": attacks,
+                          "per_sentence_ms": {"p50": statistics.median(per_sentence), "p95": percentile(per_sentence, 0.95)},
+                          "added_first_sentence_ms_p95": percentile(first, 0.95)})
 
 
 if __name__ == "__main__":

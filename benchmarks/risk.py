@@ -12,7 +12,6 @@ Start-up and memory are measured in a fresh process. Prints a table and writes J
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from typingcure.registry import create
 from typingcure.safety.measure import load_conversations, load_messages, measure_conversations, measure_messages
+from _report import print_table, write_json  # benchmarks/_report.py
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "risk"
 
@@ -100,10 +100,7 @@ def main() -> None:
         ("start-up (import + load)", f"{st['startup_s']} s", "≤ 1 s"),
         ("memory: whole process with the assessor loaded (RSS)", f"{st['process_rss_mb']} MB", "≤ 150 MB"),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'result':>24}  target")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {str(value):>24}  {target}")
+    print_table(rows, 24)
     print("\nper category (dev): recall moderate+ / precision")
     for cat, v in dev_r["per_category"].items():  # type: ignore[index]
         print(f"  {cat:<18} {v['recall_moderate']} / {v['precision_moderate']}  (n={v['support']})")
@@ -115,9 +112,7 @@ def main() -> None:
     print("  " + " " * 9 + "".join(f"{lvl:>10}" for lvl in levels))
     for gold in levels:
         print(f"  {gold:<9}" + "".join(f"{dev_r['confusion'][gold][got]:>10}" for got in levels))  # type: ignore[index]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"\nwritten to {args.out}")
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

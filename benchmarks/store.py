@@ -10,7 +10,6 @@ SQLite in WAL mode with synchronous=FULL) in a temporary folder. Prints a table,
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
 from typingcure.store import SQLiteStore, to_markdown
 from typingcure.store.crypto import KDF, derive
+from _report import print_table, write_json  # benchmarks/_report.py
 
 FAST = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
 
@@ -83,13 +83,8 @@ def main() -> None:
             (f"open a store with {total:,} turns (KDF excluded)", f"{results['open_s'] * 1000:.0f} ms", "≤ 300 ms"),
             (f"export {total:,} turns (JSON + Markdown)", f"{results['export_s']:.2f} s", "≤ 5 s"),
             ("store size", f"{results['store_mb']} MB", "")]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'result':>20}  target")
-    for label, value, target in rows:
-        print(f"{label:<{width}}  {value:>20}  {target}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {args.out}")
+    print_table(rows, 20)
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

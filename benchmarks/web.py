@@ -27,6 +27,7 @@ import httpx
 from typingcure.backends import GenerateOptions, backend_from_spec
 from typingcure.backends.local import bundled_model_path
 from typingcure.types import Message
+from _report import write_json  # benchmarks/_report.py
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -133,9 +134,7 @@ def main() -> None:
                  ("serve with the bundled model, peak RSS", f"{results['serve_peak_rss_mb']} MB", "≤ 500 MB")]
     for label, value, target in rows:
         print(f"{label:<55} {str(value):>22}  {target}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {args.out}")
+    write_json(args.out, results)
 
 
 def _safe(url: str, text: str):  # type: ignore[no-untyped-def]
