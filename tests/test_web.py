@@ -9,13 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from importlib.resources import files
 from typing import Iterator
 
 import httpx
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from typingcure.config import Settings
+from typingcure.safety.decide import LANGUAGE_NAMES
 from typingcure.store import DB_NAME, KEY_NAME
 from typingcure.web.app import create_app
 
@@ -98,6 +101,14 @@ def test_the_safety_plan_is_a_link_on_the_page(client: TestClient) -> None:
     assert "/plan" in page and '<a class="call" href="/plan">Safety plan</a>' in page
 
 
+def test_every_language_has_every_interface_string() -> None:
+    strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+    assert set(strings) == set(LANGUAGE_NAMES), "the interface speaks the languages of the crisis replies"
+    for lang, words in strings.items():
+        assert set(words) == set(strings["en"]), lang
+        assert all(isinstance(w, str) and w.strip() for w in words.values()), lang
+
+
 def test_journal_is_quiet_without_risk(client: TestClient) -> None:
     r = send(client, "Walked by the river, thought about the year.", page="/journal")
     assert "(kept quietly)" in r.text and "That sounds hard" not in r.text
@@ -110,6 +121,8 @@ def test_settings_profile_and_plan(client: TestClient) -> None:
     assert "1199" in client.get("/plan").text
     page = client.get("/").text
     assert 'lang="sw"' in page and "Ongea" in page and "Una nini akilini?" in page
+    assert "Hifadhi mpango wangu" in client.get("/plan").text and "Mipangilio" in client.get("/settings").text
+    assert "Piga simu" in send(client, "Nataka kujiua leo usiku").text
     client.post("/plan", data={"csrf": csrf, "reasons": "my kids\nmy garden", "people": "my sister"})
     printed = client.get("/plan/print").text
     assert "my garden" in printed and "my sister" in printed
@@ -243,6 +256,11 @@ def test_in_a_real_browser(served: str) -> None:
             page.get_by_label("I understand everything will be deleted for good").check()
             page.get_by_role("button", name="Wipe everything").click()
             page.wait_for_selector("text=Everything was wiped")
+            page.get_by_label("Language").select_option("ar")  # chosen, never guessed from the country
+            page.get_by_role("button", name="Save").first.click()
+            page.goto(served)
+            assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "ar"
+            page.screenshot(path=str(ARTIFACTS / "web-arabic-wide.png"), full_page=True)
             page.close()
         browser.close()
     assert outside == []

@@ -106,8 +106,11 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     def ui_language() -> str:
         return state.profile.language if state.profile.language in strings else "en"
 
-    def ui_strings() -> dict[str, str]:
-        return {**strings["en"], **strings[ui_language()]}
+    def ui_strings(language: str | None = None) -> dict[str, str]:
+        """The interface strings of the chosen language (or of `language`, e.g. the one a message was
+        written in), with English for any key a language lacks."""
+        lang = language if language in strings else ui_language()
+        return {**strings["en"], **strings[lang]}
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("lang", ui_language())
@@ -143,9 +146,10 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return state.store.new_conversation(state.profile.model_dump(), PAGES[name])
 
     def kept_text() -> str:
+        words = ui_strings()
         if state.history == "open":
-            return f"This conversation is kept, encrypted, in {state.home}."
-        return "Nothing from this visit is kept." if state.history == "off" else "Your history is locked."
+            return words["kept_open"].format(home=state.home)
+        return words["kept_off"] if state.history == "off" else words["kept_locked"]
 
     def lock() -> None:
         if state.store is not None:
@@ -200,7 +204,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return form
 
     def unlock_page(error: str | None, status: int = 200) -> Response:
-        response = render("unlock.html", status, title="Unlock", error=error,
+        response = render("unlock.html", status, title=ui_strings()["unlock"], error=error,
                           new=not KeyFile(state.home / KEY_NAME).exists())
         for key, value in HEADERS.items():
             response.headers[key] = value
@@ -243,9 +247,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         turns = [{"user_text": t.user_text, "reply": t.reply, "cards": _cards(t.decision.resources), "notes": t.notes,
                   "plan_link": ui_strings()["plan"] if "/plan" in t.reply else None}
                  for t in current.session.turns]
-        return render("chat.html", status, title="Journal" if name == "journal" else "Talk", page=name,
+        return render("chat.html", status, title=ui_strings()[name if name == "journal" else "talk"], page=name,
                       heading=None,
-                      intro=role.intro, kept=kept_text(), turns=turns, nonce=nonce, role=current.session.role,
+                      intro=ui_strings().get(f"intro_{role.name}", role.intro), kept=kept_text(), turns=turns, nonce=nonce, role=current.session.role,
                       roles=[load_role(r) for r in role_names()], send_url=f"/{name}/send",
                       error=error, summary=summary,
                       card_title=replies(state.profile.language or "en")["card_title"])
@@ -278,8 +282,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             # Runs to the end even if the browser goes away: the turn is kept whole, once.
             try:
                 turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", piece)))
-                words = ui_strings()
-                extra = env.get_template("card.html").render(resources=_cards(turn.decision.resources), notes=turn.notes,
+                words = ui_strings(turn.intake.language)
+                extra = env.get_template("card.html").render(resources=_cards(turn.decision.resources), notes=turn.notes, t=words,
                                                              card_title=replies(turn.intake.language)["card_title"],
                                                              plan_link=words["plan"] if "/plan" in turn.reply else None)
                 if not turn.reply:
@@ -369,7 +373,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/plan", response_class=HTMLResponse)
     async def plan_page(saved: int = 0) -> Response:
-        return render("plan.html", title="Safety plan", sections=plan_sections(current_plan()), saved=saved,
+        return render("plan.html", title=ui_strings()["plan"], sections=plan_sections(current_plan()), saved=saved,
                       cards=_cards(care_card(state.profile.country)))
 
     @app.post("/plan")
@@ -384,15 +388,15 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/plan/print", response_class=HTMLResponse)
     async def plan_print() -> Response:
-        return render("plan_print.html", title="Safety plan", sections=plan_sections(current_plan()),
-                      cards=_cards(care_card(state.profile.country)))
+        return render("plan_print.html", title=ui_strings()["plan"], sections=plan_sections(current_plan()),
+                      cards=_cards(care_card(state.profile.country)), card_title=replies(ui_language())["card_title"])
 
     # -- settings and privacy --------------------------------------------------------------------------
 
     def settings_view(message: str | None = None, status: int = 200) -> Response:
         conversations = [{"id": c.id, "turns": c.turns, "role": c.role, "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
                          for c in state.store.conversations()] if state.store is not None else []
-        return render("settings.html", status, title="Settings", profile=state.profile, backend=state.backend,
+        return render("settings.html", status, title=ui_strings()["settings"], profile=state.profile, backend=state.backend,
                       languages=sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]), kept=kept_text(),
                       conversations=conversations, message=message)
 
@@ -413,7 +417,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             p.session.profile = profile
         if state.store is not None:
             state.store.put("profile", profile.model_dump())
-        return settings_view("Saved.")
+        return settings_view(ui_strings()["saved"])
 
     @app.post("/settings/backend")
     async def save_backend(request: Request) -> Response:
@@ -463,7 +467,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/about", response_class=HTMLResponse)
     async def about() -> Response:
-        return render("about.html", title="About", home=str(state.home))
+        return render("about.html", title=ui_strings()["about"], home=str(state.home))
 
     @app.get("/healthz")
     async def healthz() -> Response:
