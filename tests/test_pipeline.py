@@ -226,3 +226,29 @@ def test_parts_are_stamped_with_their_specs() -> None:
 def test_a_reply_at_the_length_limit_is_not_marked_as_cut() -> None:
     turn, _, _, _ = turn_with(["One. Two. Three. Four."], "I had a rough day")
     assert turn.reply == "One. Two. Three. Four." and not turn.checks
+
+
+def test_someone_worn_out_is_offered_rest_once_in_a_while() -> None:
+    from typingcure.safety.decide import REST_EVERY, replies
+
+    pushy = "Try time-blocking your day so you get more done. You can power through this."
+    turn, backend, _, session = turn_with([pushy, "That is a lot to carry."], "I'm completely burnt out and I still have ten deadlines.")
+    assert "offered_rest" in turn.decision.actions
+    assert turn.reply.endswith(replies("en")["rest_offer"])
+    assert "time-blocking" not in turn.reply and "power through" not in turn.reply
+    assert "gentle question about rest follows" in backend.calls[0][0].content
+    again, *_ = turn_with(["That sounds heavy."] * 3, "Still so drained.", session=session)
+    assert "offered_rest" not in again.decision.actions and "rest" not in again.reply.lower()
+    for _ in range(REST_EVERY):
+        turn_with(["I hear you."], "Thanks for listening.", session=session)
+    later, *_ = turn_with(["I hear you."], "I'm exhausted again tonight.", session=session)
+    assert "offered_rest" in later.decision.actions
+
+
+def test_rest_is_offered_in_the_persons_language_and_never_in_the_journal() -> None:
+    from typingcure.safety.decide import replies
+
+    turn, *_ = turn_with(["Te escucho."], "Estoy agotada, no paro en todo el día.")
+    assert turn.reply.endswith(replies("es")["rest_offer"])
+    quiet, *_ = turn_with(["Anything."], "I'm exhausted after the week.", role="journal")
+    assert quiet.reply == "" and quiet.decision.verdict == "silent"

@@ -84,6 +84,11 @@ def _request_notes(text: str) -> list[str]:
     return [note for kind, note in REQUEST_NOTES.items() if first_match(requests[kind], [text])]
 
 
+# How many earlier turns must pass before rest is offered again: an offer, never a refrain.
+REST_EVERY = 6
+REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
+
+
 class CarePolicy:
     def __init__(self) -> None:
         self.spec = "care"
@@ -142,8 +147,21 @@ class CarePolicy:
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
                                   explanation="journal role: no reply unless risk is found", **base)
         actions = ("careful_frame",) if at_least(risk.level, "low") else ()
+        if self._worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:]):
+            # A small health-promoting change, offered as a question and not too often (design/crisis-protocol.md).
+            base["system_prompt"] += " " + REST_FRAME
+            return PolicyDecision(verdict="generate", actions=(*actions, "offered_rest"), notes=tuple(notes),
+                                  follow_up=text["rest_offer"],
+                                  explanation=f"risk {risk.level}, the person sounds worn out: the {chosen.name} role "
+                                  "answers, then a gentle offer of rest follows", **base)
         return PolicyDecision(verdict="generate", actions=actions, notes=tuple(notes),
                               explanation=f"risk {risk.level}: the {chosen.name} role answers", **base)
+
+    @staticmethod
+    def _worn_out(text: str) -> bool:
+        from .guards import first_match, patterns
+
+        return first_match(patterns()["productivity"]["exhausted"], [text]) is not None
 
     @staticmethod
     def _fixed(reply: str, actions: tuple[str, ...], why: str, notes: list[str], base: dict) -> PolicyDecision:  # type: ignore[type-arg]
