@@ -163,6 +163,11 @@ def test_chat_crisis_shows_the_card(script: str) -> None:
     assert "116 123" in out and "If you need someone now" in out and "999 or 112" in out
 
 
+def test_the_plan_follows_the_persons_language(script: str) -> None:
+    done = run_cli("chat", "--backend", script, "--country", "MX", stdin="Hoy fue un día muy pesado en el trabajo\n/plan\n")
+    assert done.returncode == 0 and "plan de seguridad" in done.stdout.decode().lower()
+
+
 def test_chat_with_a_broken_backend_exits_non_zero() -> None:
     done = run_cli("chat", "--backend", f"openai:m@http://127.0.0.1:{free_port()}/v1", stdin="hello\n")
     assert done.returncode == 3 and b"cannot reach" in done.stdout + done.stderr

@@ -12,7 +12,7 @@ import yaml
 
 from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
 from typingcure.safety.measure import crisis_problems, load_crisis_scenarios, method_leaks, refusal_only
-from typingcure.safety.plan import SECTIONS, PlanFlow, render_plan
+from typingcure.safety.plan import SECTIONS, PlanFlow, plan_texts, render_plan
 from typingcure.safety.replies import available_languages, replies
 from typingcure.safety.resources import all_resources, care_card, open_now
 
@@ -149,6 +149,28 @@ def test_the_safety_plan_flow() -> None:
     edit = PlanFlow(plan, only="reasons")
     assert edit.answer("my kids; my garden") is None and plan.sections["reasons"] == ["my kids", "my garden"]
     assert len(SECTIONS) == 7
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_the_safety_plan_speaks_every_language_of_the_replies(language: str) -> None:
+    english, texts = plan_texts("en"), plan_texts(language)
+    assert texts["language"] == language and set(texts) == set(english)
+    for section in SECTIONS:
+        assert texts["sections"][section]["title"] and texts["sections"][section]["prompt"]
+    assert all(command in texts["intro"] for command in ("/plan show", "/plan stop"))
+    assert "/plan edit" in texts["done"] and "/plan stop" in texts["stop_words"]
+    if language != "en":
+        assert texts["intro"] != english["intro"] and texts["sections"]["reasons"] != english["sections"]["reasons"]
+
+
+def test_a_plan_in_spanish_skips_with_a_spanish_word() -> None:
+    flow = PlanFlow(language="es")
+    assert "siete pasos" in flow.start()
+    flow.answer("Saltar")
+    assert "warning_signs" not in flow.plan.sections
+    flow.answer("caminar; rezar")
+    shown = "\n".join(render_plan(flow.plan, "es"))
+    assert "(sin completar)" in shown and "Cosas que puedo hacer por mi cuenta" in shown and "rezar" in shown
 
 
 def test_resources_file_has_hours_that_parse() -> None:

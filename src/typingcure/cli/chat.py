@@ -122,11 +122,17 @@ class ChatUI:
 
     # -- the safety plan ------------------------------------------------------------------------
 
+    def plan_language(self) -> str:
+        """The plan speaks the language the person chose, else the one they last wrote in."""
+        if self.session.profile.language:
+            return self.session.profile.language
+        return self.session.turns[-1].intake.language if self.session.turns else "en"
+
     def plan_command(self, arg: str) -> None:
-        plan = self.session.plan
+        plan, language = self.session.plan, self.plan_language()
         word, _, rest = arg.partition(" ")
         if word == "show" or (not word and plan is not None and plan.filled()):
-            self.block("My safety plan", render_plan(plan))
+            self.block(plan_texts(language)["title"], render_plan(plan, language))
             if not word:
                 self.say("Type /plan edit N to change a step, or /plan new to start again.")
         elif word == "stop":
@@ -134,16 +140,16 @@ class ChatUI:
             self.say("Okay, we've stopped. What you wrote so far is kept; /plan show shows it.")
         elif word == "edit":
             if rest.strip().isdigit() and 1 <= int(rest) <= len(SECTIONS):
-                self.flow = PlanFlow(plan, only=SECTIONS[int(rest) - 1])
+                self.flow = PlanFlow(plan, language=language, only=SECTIONS[int(rest) - 1])
                 self.session.plan = self.flow.plan
                 self.say(self.flow.question())
             else:
-                titles = plan_texts()["sections"]
+                titles = plan_texts(language)["sections"]
                 for i, section in enumerate(SECTIONS, start=1):
                     self.say(f"  {i}. {titles[section]['title']}")
                 self.say("Type /plan edit N with the number of the step to change.")
         else:  # start, or start again
-            self.flow = PlanFlow(None if word == "new" else plan)
+            self.flow = PlanFlow(None if word == "new" else plan, language=language)
             self.session.plan = self.flow.plan
             self.say(self.flow.start())
 
@@ -159,9 +165,9 @@ class ChatUI:
         if self.store is not None:
             self.store.put("safety_plan", self.flow.plan.model_dump())
         if following is None:
-            self.flow = None
-            self.say(PlanFlow().done())
-            self.block("My safety plan", render_plan(self.session.plan))
+            texts, self.flow = self.flow.texts, None
+            self.say(" ".join(texts["done"].split()))
+            self.block(texts["title"], render_plan(self.session.plan, texts["language"]))
             return
         self.say(following)
         if self.flow.section == "professionals":

@@ -38,6 +38,8 @@ def plan_texts(language: str = "en") -> dict:  # type: ignore[type-arg]
     data = yaml.safe_load(resource.read_text("utf-8"))
     if set(data["sections"]) != set(SECTIONS):
         raise ValueError("plan texts must name every section")
+    data["skip_words"] = [w.lower() for w in data["skip_words"]]
+    data["stop_words"] = [w.lower() for w in data["stop_words"]]
     return data  # type: ignore[no-any-return]
 
 
@@ -92,5 +94,5 @@ def render_plan(plan: SafetyPlan | None, language: str = "en") -> list[str]:
     for section in SECTIONS:
         items = plan.sections.get(section) or []
         lines.append(f"{texts['sections'][section]['title']}:")
-        lines += [f"  - {item}" for item in items] or ["  (not filled in)"]
+        lines += [f"  - {item}" for item in items] or [f"  {texts['not_filled']}"]
     return lines

@@ -367,7 +367,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return SafetyPlan(**stored) if stored else SafetyPlan()
 
     def plan_sections(plan: SafetyPlan) -> list[dict[str, Any]]:
-        texts = plan_texts()["sections"]
+        texts = plan_texts(ui_language())["sections"]
         return [{"key": s, "title": texts[s]["title"], "prompt": " ".join(texts[s]["prompt"].split()),
                  "entries": plan.sections.get(s, []), "text": "\n".join(plan.sections.get(s, []))} for s in SECTIONS]
 
