@@ -123,6 +123,7 @@ def test_settings_profile_and_plan(client: TestClient) -> None:
     assert 'lang="sw"' in page and "Ongea" in page and "Una nini akilini?" in page
     assert "Hifadhi mpango wangu" in client.get("/plan").text and "Sababu zangu za kuishi" in client.get("/plan").text and "Mipangilio" in client.get("/settings").text
     assert "Piga simu" in send(client, "Nataka kujiua leo usiku").text
+    assert "Wakati wa dharura" in client.get("/about").text
     client.post("/plan", data={"csrf": csrf, "reasons": "my kids\nmy garden", "people": "my sister"})
     printed = client.get("/plan/print").text
     assert "my garden" in printed and "my sister" in printed
