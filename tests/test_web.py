@@ -109,6 +109,14 @@ def test_every_language_has_every_interface_string() -> None:
         assert all(isinstance(w, str) and w.strip() for w in words.values()), lang
 
 
+def test_ending_a_session_gives_a_short_summary(client: TestClient) -> None:
+    send(client, "I want to kill myself")
+    csrf, _ = tokens(client.get("/").text)
+    summary = client.post("/chat/end", data={"csrf": csrf}).text
+    assert "You wrote 1 message(s) this session." in summary and "worried me" in summary
+    assert "I want to kill myself" not in client.get("/").text  # a fresh session
+
+
 def test_journal_is_quiet_without_risk(client: TestClient) -> None:
     r = send(client, "Walked by the river, thought about the year.", page="/journal")
     assert "(kept quietly)" in r.text and "That sounds hard" not in r.text

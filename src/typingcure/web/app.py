@@ -349,9 +349,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         current = page("chat")
         turns = current.session.turns
         highest = max((t.risk.level for t in turns), key=["none", "low", "moderate", "high", "imminent"].index, default="none")
-        summary = (f"You wrote {len(turns)} message(s) this session." +
-                   (" Some of what you wrote worried me; the services shown are there any time." if highest in ("moderate", "high", "imminent") else "") +
-                   " Take care of yourself.")
+        words = ui_strings()
+        summary = " ".join([words["end_count"].format(n=len(turns)),
+                            *([words["end_worried"]] if highest in ("moderate", "high", "imminent") else []), words["end_care"]])
         state.pages.pop("chat", None)
         if state.store is not None:
             state.pages["chat"] = Page(Session(profile=state.profile), state.store.new_conversation(state.profile.model_dump(), "listener"))
