@@ -252,3 +252,13 @@ def test_rest_is_offered_in_the_persons_language_and_never_in_the_journal() -> N
     assert turn.reply.endswith(replies("es")["rest_offer"])
     quiet, *_ = turn_with(["Anything."], "I'm exhausted after the week.", role="journal")
     assert quiet.reply == "" and quiet.decision.verdict == "silent"
+
+
+def test_one_question_at_a_time_when_a_fixed_question_follows() -> None:
+    turn, *_ = turn_with(["That sounds really painful. What happened today?"], "I don't want to be here anymore")
+    assert turn.decision.follow_up and "?" in turn.decision.follow_up
+    assert "What happened today?" not in turn.reply and turn.reply.startswith("That sounds really painful.")
+    assert turn.reply.endswith(turn.decision.follow_up)
+    assert not any("safety check changed" in n for n in turn.notes)
+    plain, *_ = turn_with(["That sounds like a lot. What happened today?"], "Work was long today")
+    assert plain.reply.endswith("What happened today?")

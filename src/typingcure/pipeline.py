@@ -139,7 +139,9 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
                        constraints=decision.constraints, user_text=intake.text)
     sentences, regenerate, generate_note = _generate(session, intake, decision, parts)
     limit = ctx.role.rules.max_sentences if decision.verdict == "generate" else None  # fixed replies are whole
-    released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate)
+    one_question = any(mark in decision.follow_up for mark in QUESTION_MARKS) if decision.follow_up else False
+    released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate,
+                                                    one_question=one_question)
     clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
     clock.done("check", _check_verdict(checks), _check_explanation(checks), ms=check_ms)
 
@@ -277,6 +279,9 @@ def _restored(sentences: Iterator[str], session: Session, intake: IntakeResult) 
     return (session.redactor.restore(s) for s in sentences)
 
 
+QUESTION_MARKS = ("?", "？", "؟")
+
+
 def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
     """Join streamed chunks and yield whole sentences (with their trailing space)."""
     buffer = ""
@@ -300,10 +305,12 @@ def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
 
 def _check_and_release(
     sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None,
-    regenerate: Regenerate | None = None,
+    regenerate: Regenerate | None = None, *, one_question: bool = False,
 ) -> tuple[list[str], list[CheckResult], float]:
     """Release each sentence once the guards pass it; ask the model again once when a guard names a
-    rule, and replace if the rule is broken twice. Returns (released, non-pass checks, ms in guards)."""
+    rule, and replace if the rule is broken twice. With `one_question` (a fixed question follows),
+    questions are held back so the person is asked one thing at a time.
+    Returns (released, non-pass checks, ms in guards)."""
     released: list[str] = []
     checks: list[CheckResult] = []
     guard_ms = 0.0
@@ -311,6 +318,13 @@ def _check_and_release(
     current = sentences
 
     def emit(text: str) -> None:
+        if one_question:
+            kept = [part for part in split_sentences([text]) if not part.rstrip().endswith(QUESTION_MARKS)]
+            if "".join(kept).strip() != text.strip():
+                checks.append(CheckResult(guard="one_question", verdict="repair", original=text, released="".join(kept).strip(),
+                                          explanation="a question from typingcure follows, so this question was held "
+                                          "back: one question at a time"))
+            text = "".join(kept).strip()
         if text.strip() and (not released or released[-1].strip() != text.strip()):  # repeated repairs say it once
             piece = text + ("" if text.endswith((" ", "\n")) else " ")
             released.append(piece)
@@ -395,7 +409,7 @@ def _deliver(
         release(decision.follow_up)
     reply = "".join(pieces).strip()
     notes = list(decision.notes)
-    if any(c.guard != "role_length" for c in checks):
+    if any(c.guard not in ("role_length", "one_question") for c in checks):  # shaping, not safety
         notes.append("A safety check changed part of this reply; /why shows what and why.")
     if risk.failed:
         notes.append("Risk assessment failed this turn, so I answered carefully.")
