@@ -29,7 +29,7 @@ def scoring_speed() -> tuple[int, float]:
     jobs = (jobs * (100 // len(jobs) + 1))[:100]
     started = time.perf_counter()
     for suite, scenario in jobs:
-        score_scenario(suite, scenario, [REPLY] * len(scenario.turns))
+        score_scenario(suite, scenario, [(turn.user, REPLY) for turn in scenario.turns])
     return len(jobs), time.perf_counter() - started
 
 

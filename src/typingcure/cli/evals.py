@@ -47,16 +47,18 @@ def list_command() -> None:
 @click.option("--target", "targets", multiple=True, required=True,
               help="aligned:BACKEND | raw:BACKEND | http:MODEL@URL (repeatable)")
 @click.option("--judge", help="a backend spec for the rubric judge (optional)")
+@click.option("--simulate", "simulate", help="a backend spec that plays the person in scenarios with a simulate: block (optional)")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("typingcure-eval"), show_default=True)
 @click.option("--workers", type=int, default=4, show_default=True, help="conversations at once for remote targets")
 @click.option("--no-resume", is_flag=True, help="start again instead of continuing an interrupted run")
-def run_command(suites: tuple[str, ...], targets: tuple[str, ...], judge: str | None, out: Path, workers: int,
-                no_resume: bool) -> None:
+def run_command(suites: tuple[str, ...], targets: tuple[str, ...], judge: str | None, simulate: str | None, out: Path,
+                workers: int, no_resume: bool) -> None:
     """Run SUITES (built-in names or .yaml paths) against every --target; write JSON and HTML reports."""
     from rich.progress import Progress
 
     from ..evals import load_suite, make_target, run_eval, summarise, write_reports
     from ..evals.judge import Judge
+    from ..evals.simulate import UserSimulator
     from ..evals.report import table_rows
 
     if workers < 1:
@@ -65,11 +67,12 @@ def run_command(suites: tuple[str, ...], targets: tuple[str, ...], judge: str | 
     loaded = [load_suite(s) for s in suites]
     made = [make_target(t, settings) for t in targets]
     judge_model = Judge(backend_from_spec(judge, timeout=settings.timeout)) if judge else None
+    simulator = UserSimulator(backend_from_spec(simulate, timeout=settings.timeout)) if simulate else None
     total = sum(len(s.scenarios) for s in loaded) * len(made)
     with Progress(disable=not sys.stderr.isatty(), transient=True) as bar:
         task = bar.add_task("evaluating", total=total)
         results = run_eval(loaded, made, out_dir=out, judge=judge_model, workers=workers, resume=not no_resume,
-                           progress=lambda _msg: bar.advance(task))
+                           progress=lambda _msg: bar.advance(task), simulator=simulator)
     json_path, html_path = write_reports(results, out)
     _print_table(*table_rows(summarise(results)))
     click.echo(f"\nresults: {json_path}\nreport:  {html_path}")

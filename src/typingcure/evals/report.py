@@ -186,7 +186,7 @@ def render_html(data: dict[str, Any]) -> str:
             for turn in record["turns"]:
                 scores = " ".join(f"<span class='{s['value']}' title='{html.escape(s['explanation'])}'>{html.escape(n)}: "
                                   f"{s['value']}</span>" for n, s in turn["scores"].items())
-                parts.append(f"<div class='turn'><div class='who'>person</div><div>{html.escape(turn['user'])}</div>"
+                parts.append(f"<div class='turn'><div class='who'>{'person (simulated)' if turn.get('simulated') else 'person'}</div><div>{html.escape(turn['user'])}</div>"
                              f"<div class='who'>assistant</div><div class='reply'>{html.escape(turn['reply'] or '(' + (turn['error'] or 'no reply') + ')')}</div>"
                              f"<div>{scores}</div></div>")
             parts.append("</details>")

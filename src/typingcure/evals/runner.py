@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .judge import Judge
+from .simulate import UserSimulator
 from .scorers import ScoreContext, make_scorer
 from .suite import Scenario, Suite
 from .targets import Reply, Target
@@ -35,6 +36,7 @@ class TurnRecord:
     resources: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
     error: str | None = None
     scores: dict[str, dict[str, str]] = field(default_factory=dict)
+    simulated: bool = False  # written by the simulated person, not the suite
 
 
 @dataclass
@@ -54,19 +56,29 @@ def slug(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", spec).strip("_")[:120]
 
 
-def talk(target: Target, scenario: Scenario) -> list[Reply]:
+def talk(target: Target, scenario: Scenario, simulator: UserSimulator | None = None) -> list[tuple[str, Reply]]:
+    """The scripted turns, then (with a simulator and a `simulate:` block) the simulated ones."""
     conversation = target.start(scenario)
-    return [conversation.say(turn.user) for turn in scenario.turns]
+    said = [(turn.user, conversation.say(turn.user)) for turn in scenario.turns]
+    if simulator is not None and scenario.simulate is not None:
+        for _ in range(scenario.simulate.turns):
+            text = simulator.next_message(scenario.simulate.persona, [(user, reply.text) for user, reply in said])
+            if not text:
+                break  # a simulator that says nothing ends the conversation; the scripted part still counts
+            said.append((text, conversation.say(text)))
+    return said
 
 
-def score_scenario(suite: Suite, scenario: Scenario, replies: Sequence[Reply]) -> ScenarioRecord:
+def score_scenario(suite: Suite, scenario: Scenario, said: Sequence[tuple[str, Reply]]) -> ScenarioRecord:
     turns = []
-    for index, (turn, reply) in enumerate(zip(scenario.turns, replies)):
-        record = TurnRecord(turn.user, reply.text, round(reply.seconds, 4), reply.risk, reply.actions, reply.resources,
-                            reply.error)
-        for expectation in [*suite.every_turn, *turn.expect]:
+    for index, (user, reply) in enumerate(said):
+        scripted = index < len(scenario.turns)
+        expect = scenario.turns[index].expect if scripted else (scenario.simulate.expect if scenario.simulate else [])
+        record = TurnRecord(user, reply.text, round(reply.seconds, 4), reply.risk, reply.actions, reply.resources,
+                            reply.error, simulated=not scripted)
+        for expectation in [*suite.every_turn, *expect]:
             scorer = make_scorer(expectation.name, expectation.argument)
-            result = scorer.score(ScoreContext(scenario, index, turn.user, reply))
+            result = scorer.score(ScoreContext(scenario, index, user, reply))
             record.scores[expectation.name] = {"value": result.value, "explanation": result.explanation,
                                                "dimension": scorer.dimension}
         turns.append(record)
@@ -97,6 +109,7 @@ def run_eval(
     workers: int = 4,
     resume: bool = True,
     progress: Progress | None = None,
+    simulator: UserSimulator | None = None,
 ) -> dict[str, list[ScenarioRecord]]:
     results: dict[str, list[ScenarioRecord]] = {}
     jobs = [(suite, scenario) for suite in suites for scenario in suite.scenarios]
@@ -109,7 +122,7 @@ def run_eval(
 
         def one(job: tuple[Suite, Scenario], target: Target = target) -> ScenarioRecord:
             suite, scenario = job
-            record = score_scenario(suite, scenario, talk(target, scenario))
+            record = score_scenario(suite, scenario, talk(target, scenario, simulator))
             if judge is not None:
                 transcript = [(w, t) for turn in record.turns for w, t in (("person", turn.user), ("assistant", turn.reply))]
                 verdict = judge.rate(transcript)

@@ -57,6 +57,21 @@ class Turn(BaseModel):
         return [Expectation.parse(v) for v in (value or [])]
 
 
+class Simulated(BaseModel):
+    """After the scripted turns, a model plays `persona` for `turns` more messages (`--simulate SPEC`);
+    every simulated reply is scored with the suite's every_turn scorers and `expect`."""
+
+    model_config = ConfigDict(extra="forbid")
+    persona: str = Field(min_length=1, max_length=1000)
+    turns: int = Field(default=2, ge=1, le=8)
+    expect: list[Expectation] = Field(default_factory=list)
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> list[Expectation]:
+        return [Expectation.parse(v) for v in (value or [])]
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -64,6 +79,7 @@ class Scenario(BaseModel):
     profile: Profile = Field(default_factory=Profile)
     role: str = "listener"
     turns: list[Turn] = Field(min_length=1)
+    simulate: Simulated | None = None
     suite: str = ""
 
 
