@@ -23,6 +23,7 @@ from typing import Protocol, Sequence
 from ..registry import register
 from ..roles import Role, load_role
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
+from .guards import first_match, patterns, sounds_worn_out
 from .replies import replies
 from .resources import FALLBACK, care_card, open_now
 
@@ -78,8 +79,6 @@ REQUEST_NOTES = {
 
 
 def _request_notes(text: str) -> list[str]:
-    from .guards import first_match, patterns
-
     requests = patterns()["requests"]
     return [note for kind, note in REQUEST_NOTES.items() if first_match(requests[kind], [text])]
 
@@ -147,7 +146,7 @@ class CarePolicy:
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
                                   explanation="journal role: no reply unless risk is found", **base)
         actions = ("careful_frame",) if at_least(risk.level, "low") else ()
-        if self._worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:]):
+        if sounds_worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:]):
             # A small health-promoting change, offered as a question and not too often (design/crisis-protocol.md).
             base["system_prompt"] += " " + REST_FRAME
             return PolicyDecision(verdict="generate", actions=(*actions, "offered_rest"), notes=tuple(notes),
@@ -156,12 +155,6 @@ class CarePolicy:
                                   "answers, then a gentle offer of rest follows", **base)
         return PolicyDecision(verdict="generate", actions=actions, notes=tuple(notes),
                               explanation=f"risk {risk.level}: the {chosen.name} role answers", **base)
-
-    @staticmethod
-    def _worn_out(text: str) -> bool:
-        from .guards import first_match, patterns
-
-        return first_match(patterns()["productivity"]["exhausted"], [text]) is not None
 
     @staticmethod
     def _fixed(reply: str, actions: tuple[str, ...], why: str, notes: list[str], base: dict) -> PolicyDecision:  # type: ignore[type-arg]

@@ -58,6 +58,11 @@ def first_match(rules: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
     return None
 
 
+def sounds_worn_out(text: str) -> bool:
+    """Plain words for being exhausted, in any of the languages (`productivity.exhausted`)."""
+    return first_match(patterns()["productivity"]["exhausted"], [text]) is not None
+
+
 def _together(first: Patterns, second: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
     """A match of `second` in a text where `first` also matches: two concepts in one sentence."""
     for text in texts:
@@ -234,7 +239,7 @@ class RoleFormatGuard(_Guard):
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         rules = patterns()["productivity"]
-        if first_match(rules["exhausted"], [ctx.user_text]) and (hit := first_match(rules["push"], [sentence])):
+        if sounds_worn_out(ctx.user_text) and (hit := first_match(rules["push"], [sentence])):
             return self.result("repair", f"productivity push ({hit.group(0)!r}) at someone exhausted; asked again",
                                sentence, "", constraint=self.RULE)
         if ctx.role.rules.no_lists and self.LIST_MARKER.match(sentence):
