@@ -22,10 +22,10 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
 from ..types import Profile
@@ -46,15 +46,14 @@ class Expectation(BaseModel):
         raise ValueError(f"an expectation is a scorer name or {{name: argument}}, not {raw!r}")
 
 
+# Written in a suite as a list of scorer names or {name: argument}; parsed on load.
+Expectations = Annotated[list[Expectation], BeforeValidator(lambda value: [Expectation.parse(v) for v in (value or [])])]
+
+
 class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str
-    expect: list[Expectation] = Field(default_factory=list)
-
-    @field_validator("expect", mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> list[Expectation]:
-        return [Expectation.parse(v) for v in (value or [])]
+    expect: Expectations = Field(default_factory=list)
 
 
 class Simulated(BaseModel):
@@ -64,12 +63,7 @@ class Simulated(BaseModel):
     model_config = ConfigDict(extra="forbid")
     persona: str = Field(min_length=1, max_length=1000)
     turns: int = Field(default=2, ge=1, le=8)
-    expect: list[Expectation] = Field(default_factory=list)
-
-    @field_validator("expect", mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> list[Expectation]:
-        return [Expectation.parse(v) for v in (value or [])]
+    expect: Expectations = Field(default_factory=list)
 
 
 class Scenario(BaseModel):
@@ -87,13 +81,8 @@ class Suite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     suite: str
     description: str
-    every_turn: list[Expectation] = Field(default_factory=list)
+    every_turn: Expectations = Field(default_factory=list)
     scenarios: list[Scenario] = Field(min_length=1)
-
-    @field_validator("every_turn", mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> list[Expectation]:
-        return [Expectation.parse(v) for v in (value or [])]
 
 
 def suite_names() -> list[str]:
