@@ -101,16 +101,20 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+    loaded = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+    strings = {lang: {**loaded["en"], **words} for lang, words in loaded.items()}  # English for any missing key
 
     def ui_language() -> str:
         return state.profile.language if state.profile.language in strings else "en"
 
     def ui_strings(language: str | None = None) -> dict[str, str]:
-        """The interface strings of the chosen language (or of `language`, e.g. the one a message was
-        written in), with English for any key a language lacks."""
-        lang = language if language in strings else ui_language()
-        return {**strings["en"], **strings[lang]}
+        """The interface strings of the chosen language, or of `language` (e.g. the one a message was written in)."""
+        return strings[language if language in strings else ui_language()]
+
+    def card_context(turn: TurnResult, words: dict[str, str]) -> dict[str, Any]:
+        """What card.html shows under a reply: the care card, notes, and a link to the plan when the reply offers it."""
+        return {"resources": _cards(turn.decision.resources), "notes": turn.notes,
+                "plan_link": words["plan"] if "/plan" in turn.reply else None}
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("lang", ui_language())
@@ -243,13 +247,10 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         current = page(name)
         nonce = secrets.token_urlsafe(16)
         state.nonces.add(nonce)
-        role = load_role(current.session.role)
-        turns = [{"user_text": t.user_text, "reply": t.reply, "cards": _cards(t.decision.resources), "notes": t.notes,
-                  "plan_link": ui_strings()["plan"] if "/plan" in t.reply else None}
-                 for t in current.session.turns]
-        return render("chat.html", status, title=ui_strings()[name if name == "journal" else "talk"], page=name,
-                      heading=None,
-                      intro=ui_strings().get(f"intro_{role.name}", role.intro), kept=kept_text(), turns=turns, nonce=nonce, role=current.session.role,
+        role, words = load_role(current.session.role), ui_strings()
+        turns = [{"user_text": t.user_text, "reply": t.reply, **card_context(t, words)} for t in current.session.turns]
+        return render("chat.html", status, title=words[name if name == "journal" else "talk"], page=name,
+                      intro=words.get(f"intro_{role.name}", role.intro), kept=kept_text(), turns=turns, nonce=nonce, role=current.session.role,
                       roles=[load_role(r) for r in role_names()], send_url=f"/{name}/send",
                       error=error, summary=summary,
                       card_title=replies(state.profile.language or "en")["card_title"])
@@ -283,9 +284,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             try:
                 turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", piece)))
                 words = ui_strings(turn.intake.language)
-                extra = env.get_template("card.html").render(resources=_cards(turn.decision.resources), notes=turn.notes, t=words,
-                                                             card_title=replies(turn.intake.language)["card_title"],
-                                                             plan_link=words["plan"] if "/plan" in turn.reply else None)
+                extra = env.get_template("card.html").render(t=words, card_title=replies(turn.intake.language)["card_title"],
+                                                             **card_context(turn, words))
                 if not turn.reply:
                     extra = f"<p class='muted'>{_escape(words['quiet'])}</p>" + extra
                 out.put(("done", extra))
@@ -366,15 +366,18 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         stored = state.store.get("safety_plan") if state.store is not None else None
         return SafetyPlan(**stored) if stored else SafetyPlan()
 
-    def plan_sections(plan: SafetyPlan) -> list[dict[str, Any]]:
-        texts = plan_texts(ui_language())["sections"]
-        return [{"key": s, "title": texts[s]["title"], "prompt": " ".join(texts[s]["prompt"].split()),
-                 "entries": plan.sections.get(s, []), "text": "\n".join(plan.sections.get(s, []))} for s in SECTIONS]
+    def plan_view(template: str, **context: Any) -> HTMLResponse:
+        """The plan in the chosen language: its steps and words come from the plan texts (safety/data/plan)."""
+        texts, plan = plan_texts(ui_language()), current_plan()
+        steps = texts["sections"]
+        sections = [{"key": s, "title": steps[s]["title"], "prompt": " ".join(steps[s]["prompt"].split()),
+                     "entries": plan.sections.get(s, []), "text": "\n".join(plan.sections.get(s, []))} for s in SECTIONS]
+        return render(template, title=ui_strings()["plan"], plan_title=texts["title"], not_filled=texts["not_filled"],
+                      sections=sections, cards=_cards(care_card(state.profile.country)), **context)
 
     @app.get("/plan", response_class=HTMLResponse)
     async def plan_page(saved: int = 0) -> Response:
-        return render("plan.html", title=ui_strings()["plan"], sections=plan_sections(current_plan()), saved=saved,
-                      cards=_cards(care_card(state.profile.country)))
+        return plan_view("plan.html", saved=saved)
 
     @app.post("/plan")
     async def plan_save(request: Request) -> Response:
@@ -388,8 +391,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/plan/print", response_class=HTMLResponse)
     async def plan_print() -> Response:
-        return render("plan_print.html", title=ui_strings()["plan"], sections=plan_sections(current_plan()),
-                      cards=_cards(care_card(state.profile.country)), card_title=replies(ui_language())["card_title"])
+        return plan_view("plan_print.html", card_title=replies(ui_language())["card_title"])
 
     # -- settings and privacy --------------------------------------------------------------------------
 
