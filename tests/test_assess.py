@@ -115,7 +115,7 @@ def test_every_language_has_a_reviewed_lexicon() -> None:
     for language in LANGUAGES:
         lexicon = load_lexicon(language)
         assert any(p.category == "suicide" and p.level in ("high", "imminent") for p in lexicon.patterns), language
-        assert lexicon.negations and lexicon.idioms, language
+        assert lexicon.markers.negations and lexicon.markers.idioms, language
 
 
 def test_lexicon_only_and_layered_share_the_conversation_rules() -> None:

@@ -53,9 +53,11 @@ class Pattern:
 
 
 @dataclass(frozen=True)
-class Lexicon:
-    language: str
-    patterns: tuple[Pattern, ...]
+class Markers:
+    """The words around a pattern that change what it means (negations, idioms, past tense, frames,
+    distress, reassurance, who it is about). One lexicon's, or every language's at once: people mix
+    languages, and a negation or an idiom in one language must cancel a pattern written in another."""
+
     negations: tuple[re.Pattern[str], ...]
     idioms: tuple[re.Pattern[str], ...]
     past: tuple[re.Pattern[str], ...]
@@ -64,6 +66,17 @@ class Lexicon:
     reassurance: tuple[re.Pattern[str], ...]
     selves: tuple[re.Pattern[str], ...]
     others: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def of(cls, lexicons: Sequence[Lexicon]) -> Markers:
+        return cls(**{key: tuple(p for lexicon in lexicons for p in getattr(lexicon.markers, key)) for key in MARKERS})
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    patterns: tuple[Pattern, ...]
+    markers: Markers
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,7 @@ def load_lexicon(language: str) -> Lexicon:
     if unknown:
         raise ConfigError(f"lexicon {where}: unknown keys {sorted(unknown)}")
     markers = {key: tuple(_compile(r, f"{where} {key}") for r in raw.get(key) or []) for key in MARKERS}
-    return Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), **markers)
+    return Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), markers=Markers(**markers))
 
 
 def available_lexicons() -> list[str]:
@@ -156,25 +169,6 @@ def _sentence_around(text: str, start: int, end: int) -> str:
 
 
 @dataclass(frozen=True)
-class Markers:
-    """Markers of every language at once: people mix languages, and a negation or an idiom in one
-    language must cancel a pattern written in another."""
-
-    negations: tuple[re.Pattern[str], ...]
-    idioms: tuple[re.Pattern[str], ...]
-    past: tuple[re.Pattern[str], ...]
-    frames: tuple[re.Pattern[str], ...]
-    distress: tuple[re.Pattern[str], ...]
-    reassurance: tuple[re.Pattern[str], ...]
-    selves: tuple[re.Pattern[str], ...]
-    others: tuple[re.Pattern[str], ...]
-
-    @classmethod
-    def of(cls, lexicons: Sequence[Lexicon]) -> Markers:
-        return cls(**{key: tuple(p for lexicon in lexicons for p in getattr(lexicon, key)) for key in MARKERS})
-
-
-@dataclass(frozen=True)
 class Context:
     """What the markers say about one text, worked out once for all lexicons."""
 
@@ -190,7 +184,7 @@ class Context:
 
 def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hit]:
     """Every pattern of one lexicon that holds in `text`, after negations, idioms, distance and frames."""
-    context = context or Context.of(text, Markers.of([lexicon]))
+    context = context or Context.of(text, lexicon.markers)
     lexicon_markers, idiom_spans, framed = context.markers, context.idiom_spans, context.framed
     hits: list[Hit] = []
     for pattern in lexicon.patterns:
