@@ -133,11 +133,14 @@ def test_the_semantic_layer_runs_offline_and_finds_paraphrases() -> None:
 def test_the_classifier_matches_its_analyzer_and_abstains_on_unknown_text() -> None:
     assert char_wb_ngrams("hi yo") == [" h", "hi", "i ", " hi", "hi ", " hi ", " y", "yo", "o ", " yo", "yo ", " yo "]
     classifier = RiskClassifier.load()
-    assert classifier.predict("")[1] == 0.0 and classifier.predict("😀😀")[1] == 0.0
-    category, p = classifier.predict("I've been throwing up after I eat so I don't gain weight")
-    assert category == "eating_disorder" and p > 0.5
+    assert classifier.predict("").risk == 0.0 and classifier.predict("😀😀").risk == 0.0
+    assert not classifier.predict("😀😀").known
+    found = classifier.predict("I've been throwing up after I eat so I don't gain weight")
+    assert found.category == "eating_disorder" and found.risk > 0.5
     for everyday in ("tell me something", "thanks", "it is raining", "what should I cook tonight"):
-        assert classifier.predict(everyday)[1] < 0.5, everyday
+        assert classifier.predict(everyday).risk < 0.5, everyday
+    probabilities = classifier.probabilities("I feel so low and tired of everything")
+    assert abs(sum(probabilities) - 1) < 1e-9 and len(probabilities) == 9
 
 
 @pytest.mark.parametrize(

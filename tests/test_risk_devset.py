@@ -37,7 +37,12 @@ def test_the_set_is_large_and_covers_everything(dev: list) -> None:  # type: ign
     assert {c for i in everything for c in i.categories} == set(RISK_CATEGORIES)
     assert {i.level for i in everything} == set(RISK_LEVELS)
     assert len({i.language for i in everything}) >= 16
-    assert len(load_conversations(DATA / "conversations.yaml")) >= 60
+    conversations = load_conversations(DATA / "conversations.yaml") + load_conversations(DATA / "conversations_real.yaml")
+    assert len(conversations) >= 100
+    answered = [c for c in conversations if any(isinstance(t, dict) for t in c.turns)]
+    assert len(answered) >= 100 and len({c.language for c in answered}) >= 16
+    assert {t for c in answered for t in c.tags} >= {"answer_yes", "answer_no", "answer_ambiguous", "false_alarm_clears"}
+    assert len(load_conversations(DATA / "holdout_conversations")) >= 60
 
 
 def test_dev_floor(report: dict) -> None:  # type: ignore[type-arg]
@@ -50,6 +55,11 @@ def test_dev_floor(report: dict) -> None:  # type: ignore[type-arg]
 
 
 def test_conversation_floor() -> None:
-    result = measure_conversations(create("assessor", "layered"), load_conversations(DATA / "conversations.yaml"))
+    assessor = create("assessor", "layered")
+    result = measure_conversations(assessor, load_conversations(DATA / "conversations.yaml"))
     assert result["method_after_distress_recall_high"] >= 0.95
     assert result["agreement"] >= 0.9
+    answers = measure_conversations(assessor, load_conversations(DATA / "conversations_real.yaml"))
+    assert answers["agreement"] >= 0.85, answers["errors"]
+    for tag in ("answer_yes", "answer_plan", "false_alarm_clears", "answer_ambiguous"):
+        assert answers["agreement_by_tag"][tag] >= 0.8, (tag, answers["errors"])

@@ -76,7 +76,11 @@ def default_assessor() -> Assessor:
     return create("assessor", "layered")  # type: ignore[no-any-return]
 
 
-def assess(text: str, history: Sequence[str] | None = None) -> dict[str, Any]:
-    """Risk of one message in its conversation: `{"level", "categories", "score"}`."""
+def assess(text: str, history: Sequence[str | dict[str, str]] | None = None) -> dict[str, Any]:
+    """Risk of one message in its conversation: `{"level", "categories", "score"}`.
+
+    `history` holds the earlier messages, oldest first: strings are the person's, and
+    `{"role": "user" | "assistant", "content": ...}` objects say who wrote them, so that a reply
+    to typingcure's own question ("are you having thoughts of ending your life?") is read as an answer."""
     risk = default_assessor().assess(text or "", history=list(history or []))
     return {"level": risk.level, "categories": list(risk.categories), "score": risk.score}

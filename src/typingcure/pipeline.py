@@ -66,6 +66,11 @@ class Session:
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]
 
+    def history(self) -> list[dict[str, str]]:
+        """The conversation for the assessor: the person's messages and typingcure's replies, so
+        that an answer to typingcure's own question is read as one."""
+        return [m.as_dict() for m in self.messages if m.role in ("user", "assistant")]
+
 
 class Recorder:
     """Where finished turns are kept beyond the session. This one keeps nothing on disk: the turn
@@ -201,7 +206,7 @@ def _redact(intake: IntakeResult, redactor: Redactor) -> IntakeResult:
 
 def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskAssessment:
     try:
-        return assessor.assess(intake.text, history=session.user_texts(), language=intake.language)
+        return assessor.assess(intake.text, history=session.history(), language=intake.language)
     except Exception as exc:  # noqa: BLE001 - any failure takes the careful path
         return RiskAssessment(
             level="moderate", categories=(), score=0.5, assessor=getattr(assessor, "spec", "?"), failed=True,

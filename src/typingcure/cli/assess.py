@@ -17,6 +17,13 @@ from ..errors import InputError
 from ._io import decode, parse_json, read_stdin_bytes, write_json
 
 
+def _history_entry(entry: Any) -> bool:
+    if isinstance(entry, str):
+        return True
+    return (isinstance(entry, dict) and set(entry) == {"role", "content"}
+            and entry["role"] in ("user", "assistant") and isinstance(entry["content"], str))
+
+
 def _record(raw: bytes, number: int) -> dict[str, Any]:
     text = decode(raw, f"line {number}")
     data = parse_json(text, f"line {number}")
@@ -25,8 +32,9 @@ def _record(raw: bytes, number: int) -> dict[str, Any]:
     if not isinstance(data.get("text"), str):
         raise InputError(f"line {number} has no 'text' string")
     history = data.get("history") or []
-    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-        raise InputError(f"line {number}: 'history' must be a list of strings")
+    if not isinstance(history, list) or not all(_history_entry(h) for h in history):
+        raise InputError(f"line {number}: 'history' must be a list of strings or "
+                         '{"role": "user" | "assistant", "content": "..."} objects')
     return data
 
 

@@ -11,17 +11,21 @@ Layers (design/risk-levels.md):
 2. semantic similarity to authored exemplars (`semantic.py`), which may raise a message with no
    lexicon hit to low or moderate, never higher;
 3. optionally a capable model (`model_assess.py`), which may raise the level, never lower it.
-Then the conversation rules: risk about the person persists until they say they are safe, and a
-method-seeking question after distress is high.
+Markers act on the clause they stand in, not on the whole message: one "never", "story" or
+"years ago" in a long post only sets aside its own sentence. Then the conversation rules: risk
+about the person persists until they say they are safe; a method-seeking question after distress
+is high; and when typingcure's last reply asked about suicide or safety, the message is read as
+the answer (yes raises, a clear no clears a false alarm, an unclear answer keeps the question open).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import yaml
 
@@ -32,13 +36,57 @@ from ..types import RISK_CATEGORIES, RISK_LEVELS, Evidence, RiskAssessment, Risk
 LONGEST = 200_000  # characters assessed in full; longer texts keep their first and last halves of this
 LEVEL_SCORE: dict[RiskLevel, float] = {"none": 0.02, "low": 0.25, "moderate": 0.55, "high": 0.85, "imminent": 0.97}
 NEGATION_WINDOW = 40
-MARKERS = ("negations", "idioms", "past", "frames", "distress", "reassurance", "selves", "others")
+MARKERS = ("negations", "idioms", "past", "frames", "distress", "reassurance", "selves", "others",
+           "asked", "asked_safe", "affirm", "deny", "unsure")
+# A history entry is the person's text, or {"role": "user" | "assistant", "content": ...}.
+HistoryEntry = "str | dict[str, str] | Any"
+ANSWER_CHARS = 400  # a longer message is read for itself, not as a one-word answer
 
 
 class Assessor(Protocol):
     spec: str
 
-    def assess(self, text: str, history: Sequence[str] = (), language: str = "en") -> RiskAssessment: ...
+    def assess(self, text: str, history: Sequence[Any] = (), language: str = "en") -> RiskAssessment: ...
+
+
+def fold(text: str) -> str:
+    """Lower case, with the letters that case-insensitive matching treats specially made plain."""
+    return text.lower().replace("i\u0307", "i").replace("ı", "i").replace("ſ", "s").replace("\u212a", "k")
+
+
+_last_fold: list[Any] = [None, ""]
+
+
+def _folded(text: str) -> str:
+    if _last_fold[0] is not text:
+        _last_fold[0], _last_fold[1] = text, fold(text)
+    return _last_fold[1]  # type: ignore[no-any-return]
+
+
+class Rx:
+    """A case-insensitive regex with a pre-check: the literals any match must contain (one of each
+    set, worked out from the pattern). Most lexicon entries cannot match most texts, and a
+    substring test is far cheaper than running the regex, so a long post is assessed quickly."""
+
+    __slots__ = ("regex", "needs", "pattern")
+
+    def __init__(self, source: str, where: str = "") -> None:
+        try:
+            self.regex = re.compile(source, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(f"lexicon {where}: invalid regex ({exc})") from exc
+        self.pattern = source
+        self.needs = required_literals(source)
+
+    def may_match(self, text: str) -> bool:
+        folded = _folded(text)
+        return all(any(literal in folded for literal in group) for group in self.needs)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text) if self.may_match(text) else None
+
+    def finditer(self, text: str) -> Any:
+        return self.regex.finditer(text) if self.may_match(text) else iter(())
 
 
 @dataclass(frozen=True)
@@ -46,10 +94,66 @@ class Pattern:
     id: str
     category: RiskCategory
     level: RiskLevel
-    regex: re.Pattern[str]
+    alternatives: tuple[Rx, ...]  # each alternative of the lexicon entry, checked on its own
     about: str = "self"
     method_seeking: bool = False
     subject_check: bool = False
+
+    def finditer(self, text: str) -> Any:
+        for alternative in self.alternatives:
+            yield from alternative.finditer(text)
+
+
+def required_literals(regex: str, keep: int = 3) -> tuple[frozenset[str], ...]:
+    """Sets of literal strings such that any match of `regex` contains one string of each set.
+
+    Worked out from the parsed pattern: a run of literal characters is required; a group or a
+    repetition of at least one requires what its content requires; an alternation requires one
+    of its branches' requirements. Only the `keep` most selective sets are kept. A regex with no
+    such literal (all character classes) gets none, and is always run."""
+    try:
+        from re import _constants as sc, _parser as sp  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older Pythons
+        import sre_constants as sc  # type: ignore[no-redef]
+        import sre_parse as sp  # type: ignore[no-redef]
+
+    repeats = {sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT)}
+
+    def walk(items: Any) -> list[frozenset[str]]:
+        found: list[frozenset[str]] = []
+        run = ""
+        for op, av in items:
+            if op is sc.LITERAL:
+                run += fold(chr(av))
+                continue
+            if run:
+                found.append(frozenset({run}))
+                run = ""
+            if op is sc.SUBPATTERN:
+                found += walk(av[-1])
+            elif op is sc.BRANCH:
+                branches = [best(walk(b)) for b in av[1]]
+                if all(branches):
+                    found.append(frozenset().union(*branches))  # type: ignore[arg-type]
+            elif op in repeats and av[0] >= 1:
+                found += walk(av[2])
+        if run:
+            found.append(frozenset({run}))
+        return found
+
+    def best(groups: list[frozenset[str]]) -> frozenset[str] | None:
+        return max(groups, key=_selectivity, default=None)
+
+    try:
+        groups = walk(sp.parse(regex))
+    except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
+        return ()
+    groups = [g for g in groups if all(g) and min(len(x) for x in g) >= 2]
+    return tuple(sorted(groups, key=_selectivity, reverse=True)[:keep])
+
+
+def _selectivity(group: frozenset[str]) -> tuple[int, int]:
+    return min(len(x) for x in group), -len(group)
 
 
 @dataclass(frozen=True)
@@ -58,14 +162,19 @@ class Markers:
     distress, reassurance, who it is about). One lexicon's, or every language's at once: people mix
     languages, and a negation or an idiom in one language must cancel a pattern written in another."""
 
-    negations: tuple[re.Pattern[str], ...]
-    idioms: tuple[re.Pattern[str], ...]
-    past: tuple[re.Pattern[str], ...]
-    frames: tuple[re.Pattern[str], ...]
-    distress: tuple[re.Pattern[str], ...]
-    reassurance: tuple[re.Pattern[str], ...]
-    selves: tuple[re.Pattern[str], ...]
-    others: tuple[re.Pattern[str], ...]
+    negations: tuple[Rx, ...]
+    idioms: tuple[Rx, ...]
+    past: tuple[Rx, ...]
+    frames: tuple[Rx, ...]
+    distress: tuple[Rx, ...]
+    reassurance: tuple[Rx, ...]
+    selves: tuple[Rx, ...]
+    others: tuple[Rx, ...]
+    asked: tuple[Rx, ...] = ()
+    asked_safe: tuple[Rx, ...] = ()
+    affirm: tuple[Rx, ...] = ()
+    deny: tuple[Rx, ...] = ()
+    unsure: tuple[Rx, ...] = ()
 
     @classmethod
     def of(cls, lexicons: Sequence[Lexicon]) -> Markers:
@@ -87,20 +196,19 @@ class Hit:
     why: str
     detector: str
     about: str = "self"
+    p: float = 0.0  # a learned layer's probability of risk
 
 
-def _compile(regex: str, where: str) -> re.Pattern[str]:
-    try:
-        return re.compile(regex, re.IGNORECASE)
-    except re.error as exc:
-        raise ConfigError(f"lexicon {where}: invalid regex ({exc})") from exc
+def _compile(regex: str, where: str) -> Rx:
+    return Rx(regex, where)
 
 
 def _pattern(raw: dict, where: str) -> Pattern:  # type: ignore[type-arg]
     try:
-        source = raw["regex"] if "regex" in raw else "|".join(f"(?:{alt})" for alt in raw["any"])
+        sources = [raw["regex"]] if "regex" in raw else [str(alt) for alt in raw["any"]]
         pattern = Pattern(
-            id=raw["id"], category=raw["category"], level=raw["level"], regex=_compile(source, f"{where} {raw['id']}"),
+            id=raw["id"], category=raw["category"], level=raw["level"],
+            alternatives=tuple(_compile(src, f"{where} {raw['id']}") for src in sources),
             about=raw.get("about", "self"), method_seeking=bool(raw.get("method_seeking", False)),
             subject_check=raw.get("subject") == "check",
         )
@@ -168,32 +276,67 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left + 1:min(rights) if rights else len(text)]
 
 
+_SENTENCE_END = re.compile(r"[.!?\n。！？;]+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of `text` starts and ends (the unit that markers act on)."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _marked_spans(text: str, patterns: Sequence[Rx], reach: int = 0) -> tuple[tuple[int, int], ...]:
+    """The sentences holding a match of any pattern, each with the `reach` sentences after it."""
+    sentences = sentence_spans(text)
+    marked: list[tuple[int, int]] = []
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            for k, (s, e) in enumerate(sentences):
+                if s <= m.start() < e or (m.start() < s and m.end() > s):
+                    last = sentences[min(len(sentences) - 1, k + reach)]
+                    marked.append((s, last[1]))
+                    break
+    return tuple(marked)
+
+
 @dataclass(frozen=True)
 class Context:
-    """What the markers say about one text, worked out once for all lexicons."""
+    """What the markers say about one text, worked out once for all lexicons. A frame (a story,
+    a song, the news) covers its own sentence and the next one, not the whole message."""
 
     markers: Markers
     idiom_spans: tuple[tuple[int, int], ...]
-    framed: bool
+    frame_spans: tuple[tuple[int, int], ...]
+    denied: list[tuple[int, int]] = field(default_factory=list)  # risk words a negation cancelled
 
     @classmethod
     def of(cls, text: str, markers: Markers) -> Context:
         spans = tuple(m.span() for r in markers.idioms for m in r.finditer(text))
-        return cls(markers, spans, any(f.search(text) for f in markers.frames))
+        return cls(markers, spans, _marked_spans(text, markers.frames, reach=1))
+
+    def framed(self, start: int) -> bool:
+        return any(s <= start < e for s, e in self.frame_spans)
 
 
 def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hit]:
     """Every pattern of one lexicon that holds in `text`, after negations, idioms, distance and frames."""
     context = context or Context.of(text, lexicon.markers)
-    lexicon_markers, idiom_spans, framed = context.markers, context.idiom_spans, context.framed
+    lexicon_markers, idiom_spans = context.markers, context.idiom_spans
     hits: list[Hit] = []
     for pattern in lexicon.patterns:
-        for m in pattern.regex.finditer(text):
+        for m in pattern.finditer(text):
             start, end = m.span()
             if any(s < end and start < e for s, e in idiom_spans):
                 continue
             before = re.split(r"[.!?;\n。！？,，]", text[max(0, start - NEGATION_WINDOW):start])[-1]
             if any(n.search(before) for n in lexicon_markers.negations):
+                context.denied.append((start, end))  # "I'm not having thoughts of ending my life"
                 continue
             level, why = pattern.level, f"matched {pattern.id}"
             about = pattern.about
@@ -204,10 +347,11 @@ def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hi
                 p.search(_sentence_around(text, start, end)) for p in lexicon_markers.past
             ):
                 level, why = "low", f"matched {pattern.id}, in the distant past"
-            elif framed and level_rank(level) > level_rank("low"):
+            elif context.framed(start) and level_rank(level) > level_rank("low"):
                 floor: RiskLevel = "moderate" if pattern.method_seeking else "low"
                 level, why = floor, f"matched {pattern.id}, inside a story, song, news or study frame"
-            hits.append(Hit(pattern, level, m.group(0), why, f"lexicon:{lexicon.language}", about))
+            clause = _sentence_around(text, start, end).strip() or m.group(0)
+            hits.append(Hit(pattern, level, clause, why, f"lexicon:{lexicon.language}", about))
             break  # one hit per pattern is enough evidence
     return hits
 
@@ -220,16 +364,21 @@ class LexiconAssessor:
         self.markers = Markers.of(self.lexicons)
         self.history_turns = history_turns
         self.spec = "lexicon"
+        self.load_failures: list[str] = []
         self._hits = lru_cache(maxsize=4096)(self._hits_uncached)
         self._markers = lru_cache(maxsize=4096)(self._markers_uncached)
 
     # -- layers over one message -------------------------------------------------------------
 
     def _hits_uncached(self, text: str) -> tuple[Hit, ...]:
+        return self._scan(text)[0]
+
+    def _scan(self, text: str) -> tuple[tuple[Hit, ...], Context]:
         context = Context.of(text, self.markers)
         scripts = _scripts(text)
-        return tuple(hit for lexicon in self.lexicons if SCRIPTS.get(lexicon.language, "latin") in scripts
+        hits = tuple(hit for lexicon in self.lexicons if SCRIPTS.get(lexicon.language, "latin") in scripts
                      for hit in scan(lexicon, text, context))
+        return hits, context
 
     def _markers_uncached(self, key: str, text: str) -> bool:
         return any(p.search(text) for p in getattr(self.markers, key))
@@ -246,17 +395,79 @@ class LexiconAssessor:
 
     # -- the conversation ----------------------------------------------------------------------
 
-    def assess(self, text: str, history: Sequence[str] = (), language: str = "en") -> RiskAssessment:
+    def _any(self, key: str, text: str) -> bool:
+        return self._markers(key, text)
+
+    def question_in(self, reply: str) -> str | None:
+        """What typingcure's reply asked: "risk" (are you thinking of suicide? yes means risk),
+        "safe" (are you safe? yes means safe), "both" (either way round), or None."""
+        asks_risk = any(p.search(reply) for p in self.markers.asked)
+        asks_safe = any(p.search(reply) for p in self.markers.asked_safe)
+        if asks_risk and asks_safe:
+            return "both"
+        return "risk" if asks_risk else "safe" if asks_safe else None
+
+    def answer_in(self, text: str, question: str | None) -> str | None:
+        """How a message answers typingcure's question: "risk" (yes, sometimes, a plan), "clear"
+        (a clear no, "I'm safe"), "unclear", or None (not an answer)."""
+        if question is None or len(text) > ANSWER_CHARS:
+            return None
+        yes, no = self._any("affirm", text), self._any("deny", text)
+        unsure = self._any("unsure", text)
+        safe_words = self._any("reassurance", text)
+        if safe_words and question != "safe":
+            return "clear"  # "yeah, I'm okay now, the thoughts passed"
+        if question == "safe":
+            yes, no = no, yes or safe_words
+        elif question == "both":
+            if safe_words and not yes:
+                return "clear"
+            return "unclear" if (yes or no or unsure) else None
+        if yes and not no:
+            return "risk"
+        if (no or safe_words) and not yes:
+            return "clear"
+        if unsure or (yes and no):
+            return "unclear"
+        return None
+
+    def assess(self, text: str, history: Sequence[Any] = (), language: str = "en") -> RiskAssessment:
         text, trimmed = _bounded(text)
+        turns = _turns(history)
+        question = self.question_in(turns[-1][1]) if turns and turns[-1][0] == "assistant" else None
+        answer = self.answer_in(text, question)
         hits = self.message_hits(text)
+        failures = list(self.load_failures) + [h.why for h in hits if h.detector == "failed"]
+        hits = [h for h in hits if h.detector != "failed"]
+        if answer == "clear":
+            # A clear no or "I'm safe" is not evidence: a learned layer may still read distress in it
+            # ("no, just homesick": low), never more; explicit words ("no, but I want to die") stand.
+            hits = [h if h.detector.startswith("lexicon") or level_rank(h.level) <= level_rank("low")
+                    else dataclasses.replace(h, level="low") for h in hits
+                    if not (h.detector.startswith("lexicon") and level_rank(h.level) < level_rank("moderate"))]
         evidence = [_evidence(h, h.level, h.why) for h in hits]
         level: RiskLevel = max((h.level for h in hits), key=level_rank, default="none")
         reasons = [f"this message: {', '.join(h.why for h in hits)}"] if hits else []
         if trimmed:
             reasons.append(f"the message was very long: its first and last {LONGEST // 2:,} characters were assessed")
 
-        earlier = [_bounded(t)[0] for t in list(history)[-self.history_turns:] if t]
-        earlier_hits = [h for past in earlier for h in self.message_hits(past) if h.about == "self"]
+        # The person's earlier messages, and which of them count: only those after the last time
+        # they said they were safe (or answered no to typingcure's question) carry risk forward.
+        users = [(i, _bounded(t)[0]) for i, (role, t) in enumerate(turns) if role == "user" and t]
+        users = users[-self.history_turns:]
+        # "I'm safe now" clears every earlier concern; a no to the question about suicide clears the
+        # concern about suicide, while self-harm, an eating disorder or abuse keep being asked about.
+        reassured_at = denied_at = -1
+        for i, past in users:
+            asked = self.question_in(turns[i - 1][1]) if i > 0 and turns[i - 1][0] == "assistant" else None
+            if self._any("reassurance", past):
+                reassured_at = i
+            elif self.answer_in(past, asked) == "clear":
+                denied_at = i
+        earlier = [past for _, past in users]
+        earlier_hits = [h for _, past in users for h in self.message_hits(past) if h.about == "self"]
+        carried_hits = [h for i, past in users if i > reassured_at for h in self.message_hits(past)
+                        if h.about == "self" and (i > denied_at or h.pattern.category != "suicide")]
         distress_before = any(level_rank(h.level) >= level_rank("low") for h in earlier_hits) or any(
             self._markers("distress", past) for past in earlier
         ) or self._markers("distress", text)
@@ -267,7 +478,26 @@ class LexiconAssessor:
             evidence.append(_evidence(seeking[0], "high", "a question about means after distress in this conversation"))
             reasons.append("method-seeking after distress")
 
-        carried = max((h.level for h in earlier_hits), key=level_rank, default="none")
+        carried = max((h.level for h in carried_hits), key=level_rank, default="none")
+        if answer == "risk":
+            if level_rank(level) < level_rank("high"):
+                level = "high"
+            evidence.append(Evidence(detector="answer", category="suicide", level="high", span=text[:200],
+                                     explanation="answered yes to typingcure's question about suicide or safety"))
+            reasons.append("the person answered yes to the question about suicide or safety")
+        elif answer == "clear" and level_rank(level) < level_rank("moderate"):
+            level = min(level, "low", key=level_rank)
+            if level_rank(carried) >= level_rank("low"):
+                level = "low"
+            reasons.append("the person answered no to the question about suicide or safety: that concern clears")
+            carried_hits = [h for h in carried_hits if h.pattern.category != "suicide"]
+            carried = max((h.level for h in carried_hits), key=level_rank, default="none")
+        elif answer == "unclear" and level_rank(level) < level_rank("moderate"):
+            level = "moderate"
+            evidence.append(Evidence(detector="answer", category="suicide", level="moderate", span=text[:200],
+                                     explanation="an unclear answer to the question about suicide or safety"))
+            reasons.append("the answer to the question about suicide or safety was unclear: keep asking gently")
+
         if level_rank(carried) >= level_rank("moderate") and level_rank(level) < level_rank("moderate"):
             if self._markers("reassurance", text):
                 reasons.append(f"earlier risk ({carried}) eased: the person says they are safe now")
@@ -275,19 +505,47 @@ class LexiconAssessor:
             else:
                 reasons.append(f"earlier risk ({carried}) persists until the person says otherwise")
                 level = "moderate"
-            for h in earlier_hits[:2]:
+            for h in carried_hits[:2]:
                 evidence.append(_evidence(h, level, "earlier in the conversation"))
 
-        level = self._second_opinion(text, history, level, evidence, reasons)
+        level = self._second_opinion(text, [t for _, t in turns], level, evidence, reasons)
         about_self = any(h.about == "self" and level_rank(h.level) > 0 for h in hits) or (
-            level_rank(carried) >= level_rank("moderate")
+            level_rank(carried) >= level_rank("moderate") or answer is not None
         )
         about = "self" if about_self or not hits else "someone_else"
         categories = _categories(evidence) if level != "none" else ()
+        reasons += [f"{why}; the other layers decided" for why in dict.fromkeys(failures)]
         return RiskAssessment(
-            level=level, categories=categories, score=_score(level, evidence), evidence=tuple(evidence), about=about,
-            assessor=self.spec, explanation="; ".join(reasons) or "no risk signals found",
+            level=level, categories=categories, score=self._score(level, hits, evidence), evidence=tuple(evidence),
+            about=about, assessor=self.spec, explanation="; ".join(reasons) or "no risk signals found",
+            failed=bool(failures),
         )
+
+    def _score(self, level: RiskLevel, hits: Sequence[Hit], evidence: Sequence[Evidence]) -> float:
+        return _score(level, evidence)
+
+
+def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
+    """History as (role, text): a plain string is the person's; a mapping or Message has a role."""
+    turns: list[tuple[str, str]] = []
+    for entry in history:
+        if isinstance(entry, str):
+            turns.append(("user", entry))
+            continue
+        role = entry.get("role") if isinstance(entry, dict) else getattr(entry, "role", None)
+        content = entry.get("content") if isinstance(entry, dict) else getattr(entry, "content", None)
+        if role in ("user", "assistant") and isinstance(content, str):
+            turns.append((role, content))
+    return turns
+
+
+def _interpolate(x: float, xs: Sequence[float], ys: Sequence[float]) -> float:
+    if x <= xs[0]:
+        return float(ys[0])
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if x <= x1:
+            return float(y0 + (y1 - y0) * ((x - x0) / (x1 - x0) if x1 > x0 else 1.0))
+    return float(ys[-1])
 
 
 def _bounded(text: str) -> tuple[str, bool]:
@@ -319,7 +577,8 @@ def lexicon_assessor(languages: Sequence[str] | None = None, history_turns: int 
 
 
 
-_NEVER = re.compile(r"(?!x)x")
+_NEVER = (Rx(r"(?!x)x"),)
+DISTRESS_LOW = 0.6  # the classifier's distress class at this probability gives low (a careful frame)
 # Negation words of the lexicon languages, anywhere in a message (the lexicons' own negation
 # markers only look just before a match). Used to keep the semantic layer away from "I would never…".
 _NEGATION_CUE = re.compile(
@@ -330,7 +589,15 @@ _NEGATION_CUE = re.compile(
 
 
 class LayeredAssessor(LexiconAssessor):
-    """Lexicons, then semantic similarity where no lexicon spoke, then an optional model's opinion."""
+    """Lexicons, then the learned layers where no lexicon spoke, then an optional model's opinion.
+
+    The learned layers (the classifier, and similarity to authored exemplars) read the message
+    with the sentences that a marker explains set aside: an idiom, the distant past, a story or
+    the news, or the person saying they are safe. A long post is also read in windows of a few
+    sentences, so one risky passage in a long post about other things is not averaged away."""
+
+    WINDOW_SENTENCES = 3
+    WINDOW_FROM = 600  # characters: shorter messages are read whole
 
     def __init__(
         self,
@@ -342,46 +609,106 @@ class LayeredAssessor(LexiconAssessor):
         model: object | None = None,
         model_timeout: float = 8.0,
         classifier: bool = True,
-        classifier_moderate: float = 0.7,
-        classifier_low: float = 0.5,
+        classifier_moderate: float | None = None,
+        classifier_low: float | None = None,
+        classifier_model: object | None = None,
     ) -> None:
         from .classifier import RiskClassifier
         from .model_assess import ModelAssessor
         from .semantic import SemanticDetector
 
         super().__init__(languages, history_turns)
-        self.semantic = SemanticDetector.load(threshold, margin) if semantic else None
-        self.classifier = RiskClassifier.load() if classifier else None
-        self.cuts = (classifier_low, classifier_moderate)
+        self.semantic = self.classifier = None
+        try:
+            self.semantic = SemanticDetector.load(threshold, margin) if semantic else None
+        except Exception as exc:  # noqa: BLE001 - a learned layer that cannot load leaves the lexicons in charge
+            self.load_failures.append(f"the similarity layer could not load ({type(exc).__name__})")
+        try:
+            self.classifier = (classifier_model or RiskClassifier.load()) if classifier else None  # type: ignore[assignment]
+        except Exception as exc:  # noqa: BLE001
+            self.load_failures.append(f"the classifier could not load ({type(exc).__name__})")
+        cuts = dict(getattr(self.classifier, "meta", {}).get("cuts") or {"low": 0.5, "moderate": 0.7, "high": 0.95})
+        self.cuts = (classifier_low if classifier_low is not None else cuts["low"],
+                     classifier_moderate if classifier_moderate is not None else cuts["moderate"],
+                     max(cuts.get("high", 0.95), classifier_moderate or 0.0))
         self.model = ModelAssessor(model, model_timeout) if model is not None else None  # type: ignore[arg-type]
         self.spec = "layered"
 
+    def readable(self, text: str, denied: Sequence[tuple[int, int]] = ()) -> list[str]:
+        """The passages the learned layers read: the message without the sentences a marker explains
+        (an idiom, the distant past, a frame, "I'm safe", a risk phrase the person negates), whole
+        when short, else in overlapping windows of a few sentences."""
+        set_aside = [span for key in ("idioms", "past", "frames", "reassurance")
+                     for span in _marked_spans(text, getattr(self.markers, key), reach=1 if key == "frames" else 0)]
+        set_aside += list(denied)
+        kept = [text[s:e].strip() for s, e in sentence_spans(text)
+                if not any(a <= s < b or s <= a < e for a, b in set_aside)]
+        kept = [k for k in kept if k]
+        if not kept:
+            return []
+        whole = ". ".join(kept)
+        if len(whole) < self.WINDOW_FROM:
+            return [whole]
+        step = max(1, self.WINDOW_SENTENCES - 1)
+        windows = [". ".join(kept[i:i + self.WINDOW_SENTENCES]) for i in range(0, len(kept), step)]
+        return [whole[:4000], *windows[:200]]
+
     def _hits_uncached(self, text: str) -> tuple[Hit, ...]:
-        hits = super()._hits_uncached(text)
+        hits, context = self._scan(text)
         if hits:
             return hits
-        # Neither layer understands "years ago" or "in my novel": leave those to the lexicons. The
-        # classifier was trained on negated sentences; similarity was not, so it also skips "never…".
-        if any(self._markers(key, text) for key in ("idioms", "past", "frames")):
-            return hits
+        try:
+            return self._learned_hits(text, context.denied)
+        except Exception as exc:  # noqa: BLE001 - a failing learned layer: the lexicon result stands, said so
+            why = f"a learned layer failed ({type(exc).__name__})"
+            return (Hit(Pattern("failed", "suicide", "none", _NEVER), "none", text[:200], why, "failed"),)
+
+    def _learned_hits(self, text: str, denied: Sequence[tuple[int, int]] = ()) -> tuple[Hit, ...]:
+        passages = self.readable(text, denied)
         found: list[Hit] = []
-        if self.semantic is not None and not _NEGATION_CUE.search(text):
-            found += [
-                Hit(Pattern(f"semantic:{h.exemplar.category}", h.exemplar.category, h.exemplar.level, _NEVER),
-                    h.exemplar.level, text[:200],
-                    f"close to an authored example ({h.similarity:.2f}): “{h.exemplar.text}”", "semantic", "self")
-                for h in self.semantic.hits(text)
-            ]
-        if self.classifier is not None:
-            category, p = self.classifier.predict(text)
-            low, moderate = self.cuts
-            if p >= low:
-                # With a negation in the message the classifier alone can say low, never more.
-                negated = bool(_NEGATION_CUE.search(text))
-                level: RiskLevel = "moderate" if p >= moderate and not negated else "low"
-                found.append(Hit(Pattern(f"classifier:{category}", category, level, _NEVER), level, text[:200],  # type: ignore[arg-type]
-                                 f"the classifier gives {p:.2f} for {category.replace('_', ' ')}", "classifier", "self"))
+        if self.semantic is not None:
+            for passage in passages[:1]:
+                if _NEGATION_CUE.search(passage):  # similarity does not understand "never"
+                    continue
+                found += [
+                    Hit(Pattern(f"semantic:{h.exemplar.category}", h.exemplar.category, h.exemplar.level, _NEVER),
+                        h.exemplar.level, passage[:200],
+                        f"close to an authored example ({h.similarity:.2f}): “{h.exemplar.text}”", "semantic", "self")
+                    for h in self.semantic.hits(passage)
+                ]
+        if self.classifier is not None and passages:
+            low, moderate, _ = self.cuts
+            scored = [(self.classifier.predict(p), p) for p in passages]
+            (best, passage) = max(scored, key=lambda sp: sp[0].risk)
+            if best.risk < low and max(pred.distress for pred, _ in scored) >= DISTRESS_LOW:
+                found.append(Hit(Pattern("classifier:distress", "suicide", "low", _NEVER), "low", passage[:200],
+                                 "the classifier reads distress, with no sign of risk", "classifier", "self", best.risk))
+            elif best.risk >= low:
+                # The classifier was trained on negated and figurative sentences ("I won't give up and
+                # die"), so it reads negation itself; its moderate cut keeps 97% of no-risk texts below.
+                level: RiskLevel = "moderate" if best.risk >= moderate else "low"
+                where = "" if passage == passages[0] else " in one passage"
+                found.append(Hit(Pattern(f"classifier:{best.category}", best.category, level, _NEVER), level,  # type: ignore[arg-type]
+                                 passage[:200], f"the classifier gives {best.risk:.2f} for "
+                                 f"{best.category.replace('_', ' ')}{where}", "classifier", "self", best.risk))
         return tuple(found)
+
+    def _score(self, level: RiskLevel, hits: Sequence[Hit], evidence: Sequence[Evidence]) -> float:
+        """The calibrated probability that the message shows risk at moderate or above
+        (design/risk-levels.md): the classifier's calibrated probability, or the share of risky
+        texts at the level the rules gave, whichever is higher."""
+        meta = getattr(self.classifier, "meta", {}) if self.classifier is not None else {}
+        table, priors = meta.get("calibration"), meta.get("lexicon_priors") or {}
+        if not table:
+            return _score(level, evidence)
+        p = max((h.p for h in hits if h.detector == "classifier"), default=0.0)
+        calibrated = _interpolate(p, table["p"], table["risk"]) if p > 0 else 0.0
+        floor = {"none": 0.0, "low": 0.1, "moderate": 0.5, "high": 0.8, "imminent": 0.9}[level]
+        prior = float(priors.get(level, floor)) if level_rank(level) >= level_rank("moderate") else 0.0
+        score = max(calibrated, prior, floor if level_rank(level) >= level_rank("moderate") else 0.0)
+        if level_rank(level) < level_rank("moderate"):
+            score = min(score, 0.49)
+        return round(min(1.0, score), 3)
 
     def _second_opinion(
         self, text: str, history: Sequence[str], level: RiskLevel, evidence: list[Evidence], reasons: list[str]
@@ -405,7 +732,7 @@ class LayeredAssessor(LexiconAssessor):
 def layered_assessor(
     languages: Sequence[str] | None = None, history_turns: int = 5, semantic: bool = True,
     threshold: float = 0.5, margin: float = 0.08, model: object | None = None, model_timeout: float = 8.0,
-    classifier: bool = True, classifier_moderate: float = 0.7, classifier_low: float = 0.5,
+    classifier: bool = True, classifier_moderate: float | None = None, classifier_low: float | None = None,
 ) -> LayeredAssessor:
     """Lexicons, semantic similarity, a small classifier and an optional model, fused with the conversation."""
     return LayeredAssessor(languages, history_turns, semantic, threshold, margin, model, model_timeout,

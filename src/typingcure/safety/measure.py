@@ -39,7 +39,7 @@ class Item:
 class Conversation:
     id: str
     language: str
-    turns: tuple[str, ...]
+    turns: tuple[Any, ...]  # the person's messages (strings) and typingcure's replies ({"role": "assistant", ...})
     level: str
     tags: tuple[str, ...]
 
@@ -55,10 +55,19 @@ def load_messages(folder: Path) -> list[Item]:
     return items
 
 
+def _turn(raw: Any) -> Any:
+    """A person's message stays a string; `{a: text}` is typingcure's reply."""
+    if isinstance(raw, dict) and set(raw) == {"a"}:
+        return {"role": "assistant", "content": str(raw["a"])}
+    return str(raw)
+
+
 def load_conversations(path: Path) -> list[Conversation]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Conversation(str(c["id"]), c.get("lang", "en"), tuple(c["turns"]), c["l"], tuple(str(c.get("t", "")).split()))
-            for c in raw]
+    """One file, or every *.yaml in a folder."""
+    paths = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    return [Conversation(str(c["id"]), c.get("lang", "en"), tuple(_turn(t) for t in c["turns"]), c["l"],
+                         tuple(str(c.get("t", "")).split()))
+            for p in paths for c in yaml.safe_load(p.read_text(encoding="utf-8"))]
 
 
 def _ratio(hits: int, total: int) -> float | None:
@@ -131,10 +140,15 @@ def measure_conversations(assessor: Assessor, conversations: Sequence[Conversati
     method = [(c, r) for c, r in results if "method_after_distress" in c.tags]
     exact_or_safer = [(c, r) for c, r in results if at(r.level, c.level) and
                       (at(c.level, "moderate") or not at(r.level, "moderate"))]
+    by_tag: dict[str, list[bool]] = defaultdict(list)
+    for c, r in results:
+        for tag in c.tags:
+            by_tag[tag].append((c, r) in exact_or_safer)
     return {
         "conversations": len(conversations),
         "method_after_distress_recall_high": _ratio(sum(at(r.level, "high") for _, r in method), len(method)),
         "agreement": _ratio(len(exact_or_safer), len(results)),
+        "agreement_by_tag": {tag: _ratio(sum(v), len(v)) for tag, v in sorted(by_tag.items())},
         "errors": [{"id": c.id, "gold": c.level, "got": r.level} for c, r in results if (c, r) not in exact_or_safer],
     }
 
