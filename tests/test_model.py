@@ -25,7 +25,8 @@ def test_the_bundled_model_generates_text() -> None:
 
 
 def test_a_full_turn_with_the_bundled_model() -> None:
-    out = typingcure.reply([{"role": "user", "content": "I feel tired of everything"}], profile={"country": "IN"})
+    out = typingcure.reply([{"role": "user", "content": "Work was long today and I feel a bit flat"}],
+                           profile={"country": "IN"})
     assert out["reply"] and out["risk"]["level"] in ("none", "low")
 
 

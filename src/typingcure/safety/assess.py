@@ -557,6 +557,7 @@ def _bounded(text: str) -> tuple[str, bool]:
 
 
 def _categories(evidence: Sequence[Evidence]) -> tuple[RiskCategory, ...]:
+    evidence = [e for e in evidence if e.detector != "classifier:distress"]
     ranked = sorted(evidence, key=lambda e: -level_rank(e.level))
     return tuple(dict.fromkeys(e.category for e in ranked))
 
@@ -579,6 +580,9 @@ def lexicon_assessor(languages: Sequence[str] | None = None, history_turns: int 
 
 _NEVER = (Rx(r"(?!x)x"),)
 DISTRESS_LOW = 0.6  # the classifier's distress class at this probability gives low (a careful frame)
+SHORT_WORDS = 6     # a passage shorter than this needs the classifier's high cut for moderate
+NEGATED_WORDS = 12  # ... and so does a short passage with a negation in it
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # Negation words of the lexicon languages, anywhere in a message (the lexicons' own negation
 # markers only look just before a match). Used to keep the semantic layer away from "I would never…".
 _NEGATION_CUE = re.compile(
@@ -682,11 +686,16 @@ class LayeredAssessor(LexiconAssessor):
             (best, passage) = max(scored, key=lambda sp: sp[0].risk)
             if best.risk < low and max(pred.distress for pred, _ in scored) >= DISTRESS_LOW:
                 found.append(Hit(Pattern("classifier:distress", "suicide", "low", _NEVER), "low", passage[:200],
-                                 "the classifier reads distress, with no sign of risk", "classifier", "self", best.risk))
+                                 "the classifier reads distress, with no sign of risk", "classifier:distress", "self",
+                                 best.risk))
             elif best.risk >= low:
-                # The classifier was trained on negated and figurative sentences ("I won't give up and
-                # die"), so it reads negation itself; its moderate cut keeps 97% of no-risk texts below.
-                level: RiskLevel = "moderate" if best.risk >= moderate else "low"
+                # Its moderate cut keeps 97% of no-risk texts below. On a short passage ("thanks for
+                # listening", "I'd never hurt myself") it has too little to go on: there it needs
+                # the high cut for moderate. Explicit short messages are the lexicons' work.
+                words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
+                unsure = words < SHORT_WORDS or (words <= NEGATED_WORDS and bool(_NEGATION_CUE.search(passage)))
+                need = self.cuts[2] if unsure else moderate
+                level: RiskLevel = "moderate" if best.risk >= need else "low"
                 where = "" if passage == passages[0] else " in one passage"
                 found.append(Hit(Pattern(f"classifier:{best.category}", best.category, level, _NEVER), level,  # type: ignore[arg-type]
                                  passage[:200], f"the classifier gives {best.risk:.2f} for "
@@ -701,7 +710,7 @@ class LayeredAssessor(LexiconAssessor):
         table, priors = meta.get("calibration"), meta.get("lexicon_priors") or {}
         if not table:
             return _score(level, evidence)
-        p = max((h.p for h in hits if h.detector == "classifier"), default=0.0)
+        p = max((h.p for h in hits if h.detector.startswith("classifier")), default=0.0)
         calibrated = _interpolate(p, table["p"], table["risk"]) if p > 0 else 0.0
         floor = {"none": 0.0, "low": 0.1, "moderate": 0.5, "high": 0.8, "imminent": 0.9}[level]
         prior = float(priors.get(level, floor)) if level_rank(level) >= level_rank("moderate") else 0.0
@@ -733,7 +742,8 @@ def layered_assessor(
     languages: Sequence[str] | None = None, history_turns: int = 5, semantic: bool = True,
     threshold: float = 0.5, margin: float = 0.08, model: object | None = None, model_timeout: float = 8.0,
     classifier: bool = True, classifier_moderate: float | None = None, classifier_low: float | None = None,
+    classifier_model: object | None = None,
 ) -> LayeredAssessor:
     """Lexicons, semantic similarity, a small classifier and an optional model, fused with the conversation."""
     return LayeredAssessor(languages, history_turns, semantic, threshold, margin, model, model_timeout,
-                           classifier, classifier_moderate, classifier_low)
+                           classifier, classifier_moderate, classifier_low, classifier_model)
