@@ -29,6 +29,7 @@ from typing import Any, Protocol, Sequence
 
 import yaml
 
+from ..culture.language import detect as detect_language
 from ..errors import ConfigError
 from ..registry import register
 from ..types import RISK_CATEGORIES, RISK_LEVELS, Evidence, RiskAssessment, RiskCategory, RiskLevel, level_rank
@@ -672,7 +673,8 @@ class LayeredAssessor(LexiconAssessor):
         found: list[Hit] = []
         if self.semantic is not None:
             for passage in passages[:1]:
-                if _NEGATION_CUE.search(passage):  # similarity does not understand "never"
+                # Similarity does not understand "never", and its embeddings are English ones.
+                if _NEGATION_CUE.search(passage) or detect_language(passage).language not in ("en", "und"):
                     continue
                 found += [
                     Hit(Pattern(f"semantic:{h.exemplar.category}", h.exemplar.category, h.exemplar.level, _NEVER),
@@ -694,6 +696,11 @@ class LayeredAssessor(LexiconAssessor):
                 # the high cut for moderate. Explicit short messages are the lexicons' work.
                 words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
                 unsure = words < SHORT_WORDS or (words <= NEGATED_WORDS and bool(_NEGATION_CUE.search(passage)))
+                # Outside English it has seen only our own few hundred messages per language, and it
+                # reads a sad message as a risky one (design/risk-encoders.md: near chance when it
+                # transfers; XSafety's prompts flagged in most languages but English): there the
+                # lexicons decide moderate, and the classifier alone needs its high cut.
+                unsure = unsure or detect_language(passage).language not in ("en", "und")
                 need = self.cuts[2] if unsure else moderate
                 level: RiskLevel = "moderate" if best.risk >= need else "low"
                 where = "" if passage == passages[0] else " in one passage"
