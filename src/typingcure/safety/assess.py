@@ -636,6 +636,7 @@ class LayeredAssessor(LexiconAssessor):
         self.cuts = (classifier_low if classifier_low is not None else cuts["low"],
                      classifier_moderate if classifier_moderate is not None else cuts["moderate"],
                      max(cuts.get("high", 0.95), classifier_moderate or 0.0))
+        self.cut_other = max(self.cuts[1], float(cuts.get("moderate_other_languages", self.cuts[2])))
         self.model = ModelAssessor(model, model_timeout) if model is not None else None  # type: ignore[arg-type]
         self.spec = "layered"
 
@@ -696,12 +697,11 @@ class LayeredAssessor(LexiconAssessor):
                 # the high cut for moderate. Explicit short messages are the lexicons' work.
                 words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
                 unsure = words < SHORT_WORDS or (words <= NEGATED_WORDS and bool(_NEGATION_CUE.search(passage)))
-                # Outside English it has seen only our own few hundred messages per language, and it
-                # reads a sad message as a risky one (design/risk-encoders.md: near chance when it
-                # transfers; XSafety's prompts flagged in most languages but English): there the
-                # lexicons decide moderate, and the classifier alone needs its high cut.
-                unsure = unsure or detect_language(passage).language not in ("en", "und")
-                need = self.cuts[2] if unsure else moderate
+                # Outside English it has seen only our own few hundred messages per language and
+                # XSafety's prompts, and reads a sad message as a risky one more readily
+                # (design/risk-encoders.md): there it has its own moderate cut, chosen the same way.
+                other = detect_language(passage).language not in ("en", "und")
+                need = self.cuts[2] if unsure else self.cut_other if other else moderate
                 level: RiskLevel = "moderate" if best.risk >= need else "low"
                 where = "" if passage == passages[0] else " in one passage"
                 found.append(Hit(Pattern(f"classifier:{best.category}", best.category, level, _NEVER), level,  # type: ignore[arg-type]
