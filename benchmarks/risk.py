@@ -135,7 +135,8 @@ def _without(source: str) -> Any:
 
 
 def cross_lingual(assessor: Any) -> dict[str, Any]:
-    """XSafety: the same prompts in nine languages; how often each language's level agrees with English."""
+    """XSafety: the same prompts in nine languages; how often each language's level agrees with English
+    (the classifier is trained on these prompts as distress, so this is a consistency check, not an estimate)."""
     sets = risk_sources.load_xsafety(risk_sources.data_dir())
     if "en" not in sets:
         return {}
