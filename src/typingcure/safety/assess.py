@@ -200,16 +200,12 @@ class Hit:
     p: float = 0.0  # a learned layer's probability of risk
 
 
-def _compile(regex: str, where: str) -> Rx:
-    return Rx(regex, where)
-
-
 def _pattern(raw: dict, where: str) -> Pattern:  # type: ignore[type-arg]
     try:
         sources = [raw["regex"]] if "regex" in raw else [str(alt) for alt in raw["any"]]
         pattern = Pattern(
             id=raw["id"], category=raw["category"], level=raw["level"],
-            alternatives=tuple(_compile(src, f"{where} {raw['id']}") for src in sources),
+            alternatives=tuple(Rx(src, f"{where} {raw['id']}") for src in sources),
             about=raw.get("about", "self"), method_seeking=bool(raw.get("method_seeking", False)),
             subject_check=raw.get("subject") == "check",
         )
@@ -234,7 +230,7 @@ def load_lexicon(language: str) -> Lexicon:
     unknown = set(raw) - {"language", "patterns", *MARKERS}
     if unknown:
         raise ConfigError(f"lexicon {where}: unknown keys {sorted(unknown)}")
-    markers = {key: tuple(_compile(r, f"{where} {key}") for r in raw.get(key) or []) for key in MARKERS}
+    markers = {key: tuple(Rx(r, f"{where} {key}") for r in raw.get(key) or []) for key in MARKERS}
     return Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), markers=Markers(**markers))
 
 
@@ -396,14 +392,10 @@ class LexiconAssessor:
 
     # -- the conversation ----------------------------------------------------------------------
 
-    def _any(self, key: str, text: str) -> bool:
-        return self._markers(key, text)
-
     def question_in(self, reply: str) -> str | None:
         """What typingcure's reply asked: "risk" (are you thinking of suicide? yes means risk),
         "safe" (are you safe? yes means safe), "both" (either way round), or None."""
-        asks_risk = any(p.search(reply) for p in self.markers.asked)
-        asks_safe = any(p.search(reply) for p in self.markers.asked_safe)
+        asks_risk, asks_safe = self._markers("asked", reply), self._markers("asked_safe", reply)
         if asks_risk and asks_safe:
             return "both"
         return "risk" if asks_risk else "safe" if asks_safe else None
@@ -413,9 +405,9 @@ class LexiconAssessor:
         (a clear no, "I'm safe"), "unclear", or None (not an answer)."""
         if question is None or len(text) > ANSWER_CHARS:
             return None
-        yes, no = self._any("affirm", text), self._any("deny", text)
-        unsure = self._any("unsure", text)
-        safe_words = self._any("reassurance", text)
+        yes, no = self._markers("affirm", text), self._markers("deny", text)
+        unsure = self._markers("unsure", text)
+        safe_words = self._markers("reassurance", text)
         if safe_words and question != "safe":
             return "clear"  # "yeah, I'm okay now, the thoughts passed"
         if question == "safe":
@@ -461,7 +453,7 @@ class LexiconAssessor:
         reassured_at = denied_at = -1
         for i, past in users:
             asked = self.question_in(turns[i - 1][1]) if i > 0 and turns[i - 1][0] == "assistant" else None
-            if self._any("reassurance", past):
+            if self._markers("reassurance", past):
                 reassured_at = i
             elif self.answer_in(past, asked) == "clear":
                 denied_at = i
