@@ -28,6 +28,14 @@ def openai(target: str | None = None, timeout: float = 60.0):  # type: ignore[no
     return OpenAIBackend(model, url, timeout=timeout)
 
 
+@register("backend", "ollama")
+def ollama(target: str | None = None, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    """A model an Ollama server on this machine serves: ollama:NAME."""
+    from .backends.ollama import make_ollama
+
+    return make_ollama(target, timeout=timeout)
+
+
 @register("backend", "scripted")
 def scripted(target: str | None = None, timeout: float = 60.0):  # type: ignore[no-untyped-def]
     """Replies written in advance, from a JSON or YAML file: scripted:FILE."""

@@ -35,6 +35,8 @@ class CatalogueEntry(BaseModel):
     license: str
     sha256: str | None = None
     summary: str
+    capable: bool = False
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,24 @@ def models_dir() -> Path:
     return user_dir() / "models"
 
 
+def entry_named(name: str) -> CatalogueEntry | None:
+    return next((e for e in catalogue() if e.name == name), None)
+
+
+def entry_for_file(path: Path) -> CatalogueEntry | None:
+    """The catalogue entry a model file came from (by its file name), if any."""
+    return next((e for e in catalogue() if e.file == path.name), None)
+
+
+def pulled_path(name: str) -> Path | None:
+    """Where `models pull NAME` put the model, or None when it is not pulled (or not a catalogue name)."""
+    entry = entry_named(name)
+    if entry is None:
+        return None
+    path = models_dir() / entry.file
+    return path if path.is_file() else None
+
+
 def installed_models() -> list[InstalledModel]:
     found: list[InstalledModel] = []
     bundled = bundled_model_path()
@@ -63,7 +83,13 @@ def installed_models() -> list[InstalledModel]:
         found.append(InstalledModel(BUNDLED_NAME, "local", "NOT INSTALLED: run scripts/bootstrap"))
     if models_dir().is_dir():
         for path in sorted(models_dir().glob("*.gguf")):
-            found.append(InstalledModel(path.stem, f"local:{path}", f"pulled, {path.stat().st_size // 1_000_000} MB"))
+            entry = entry_for_file(path)
+            size = f"{path.stat().st_size // 1_000_000} MB"
+            if entry is not None:
+                found.append(InstalledModel(entry.name, f"local:{entry.name}",
+                                            f"pulled, {size}, {'capable' if entry.capable else 'not marked capable'}"))
+            else:
+                found.append(InstalledModel(path.stem, f"local:{path}", f"your file, {size}, not marked capable"))
     return found
 
 
@@ -77,7 +103,7 @@ def _advertised_sha256(response: httpx.Response) -> str | None:
 
 
 def pull(name: str, *, endpoint: str | None = None) -> Path:
-    entry = next((e for e in catalogue() if e.name == name), None)
+    entry = entry_named(name)
     if entry is None:
         raise ConfigError(f"unknown model {name!r} (choose from: {', '.join(e.name for e in catalogue())})")
     target = models_dir() / entry.file

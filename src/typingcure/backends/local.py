@@ -27,6 +27,7 @@ REPEAT_PENALTY = 1.1  # small models loop ("I'm not alone. I'm not alone.") with
 
 _models: dict[Path, Any] = {}
 _lock = threading.Lock()
+_busy: dict[Path, threading.Lock] = {}  # one generation at a time per model (llama.cpp is not re-entrant)
 
 
 @atexit.register
@@ -81,16 +82,18 @@ def load_model(path: Path) -> Any:
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"cannot load model {path}: {exc} (the file may be corrupt)") from None
         _models[path] = model
+        _busy[path] = threading.Lock()
         return model
 
 
 class LocalBackend:
     remote = False
 
-    def __init__(self, path: Path, languages: frozenset[str] | None = None) -> None:
+    def __init__(self, path: Path, languages: frozenset[str] | None = None, capable: bool = False) -> None:
         self.path = path
         self.spec = f"local:{path}"
         self.languages = languages
+        self.capable = capable  # trusted to speak at moderate risk (the models catalogue says so)
 
     def prepare(self) -> None:
         """Load the model now, so a missing or corrupt file is reported before the first message."""
@@ -98,6 +101,11 @@ class LocalBackend:
 
     def generate(self, messages: Sequence[Message], options: GenerateOptions) -> Iterator[str]:
         model = load_model(self.path)
+        with _busy[self.path.resolve()]:
+            yield from self._stream(model, messages, options)
+
+    @staticmethod
+    def _stream(model: Any, messages: Sequence[Message], options: GenerateOptions) -> Iterator[str]:
         try:
             stream = model.create_chat_completion(
                 messages=[m.as_dict() for m in messages],
@@ -116,8 +124,23 @@ class LocalBackend:
 
 
 def make_local(target: str | None) -> LocalBackend:
-    if target:
-        return LocalBackend(Path(target).expanduser())
+    """`local` (bundled), `local:NAME` (pulled with `models pull NAME`), or `local:/path/model.gguf`."""
+    if target and target != BUNDLED_NAME:
+        from .catalogue import entry_for_file, entry_named, pulled_path
+
+        entry = entry_named(target)
+        if entry is not None:
+            path = pulled_path(target)
+            if path is None:
+                raise BackendError(f"the model {target} is not downloaded yet: run `typingcure models pull {target}`")
+        else:
+            if "/" not in target and not target.endswith(".gguf") and not Path(target).expanduser().exists():
+                raise BackendError(f"no model named {target!r}: `typingcure models list` shows what is installed and "
+                                   "what can be pulled; a file works as local:/path/to/model.gguf")
+            path = Path(target).expanduser()
+            entry = entry_for_file(path)
+        languages = frozenset(entry.languages) if entry and entry.languages else None
+        return LocalBackend(path, languages=languages, capable=bool(entry and entry.capable))
     path = bundled_model_path()
     if path is None:
         raise BackendError(

@@ -33,6 +33,7 @@ def parse_target(target: str | None) -> tuple[str, str]:
 class OpenAIBackend:
     remote = True
     languages: frozenset[str] | None = None
+    capable = False  # unknown: the person's setting (capable = true) says otherwise
 
     def __init__(
         self,

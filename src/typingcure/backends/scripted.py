@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import deque
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -30,8 +31,11 @@ class ScriptedBackend:
     remote = False
     languages: frozenset[str] | None = None
 
-    def __init__(self, replies: Sequence[Reply] = (), *, cycle: bool = False) -> None:
+    def __init__(self, replies: Sequence[Reply] = (), *, cycle: bool = False, capable: bool = False,
+                 delay: float = 0.0) -> None:
         self.spec = "scripted"
+        self.capable = capable  # a test can play a capable model, whose words are used at moderate risk
+        self.delay = delay  # seconds before each word: a slow model, for the time limit
         self._script: list[Reply] = list(replies)
         self._queue: deque[Reply] = deque(replies)
         self.cycle = cycle
@@ -50,7 +54,10 @@ class ScriptedBackend:
         reply = self._queue.popleft()
         if isinstance(reply, dict):
             raise BackendError(f"scripted failure: {reply.get('error', 'error')}")
-        yield from re.findall(r"\S+\s*|\s+", reply)
+        for word in re.findall(r"\S+\s*|\s+", reply):
+            if self.delay:
+                time.sleep(self.delay)
+            yield word
 
 
 def load_script(path: str | Path) -> ScriptedBackend:
@@ -65,10 +72,14 @@ def load_script(path: str | Path) -> ScriptedBackend:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"scripted backend file {path} is not valid JSON/YAML: {exc}") from None
-    cycle = False
+    cycle, capable, delay = False, False, 0.0
     if isinstance(data, dict):
-        cycle = bool(data.get("cycle", False))
+        cycle, capable = bool(data.get("cycle", False)), bool(data.get("capable", False))
+        try:
+            delay = max(0.0, float(data.get("delay", 0.0) or 0.0))
+        except (TypeError, ValueError):
+            raise ConfigError(f"scripted backend file {path}: delay must be a number of seconds") from None
         data = data.get("replies")
     if not isinstance(data, list) or not all(isinstance(r, (str, dict)) for r in data):
         raise ConfigError(f"scripted backend file {path} must hold a list of replies (strings)")
-    return ScriptedBackend(data, cycle=cycle)
+    return ScriptedBackend(data, cycle=cycle, capable=capable, delay=delay)
