@@ -33,8 +33,14 @@ class Settings(BaseModel):
     max_tokens: int = Field(default=120, ge=1, le=4096)
     temperature: float = Field(default=0.3, ge=0.0, le=2.0)
     timeout: float = Field(default=60.0, gt=0.0, description="seconds a backend may take to answer")
+    reply_seconds: float = Field(
+        default=20.0, gt=0.0, le=600.0, description="after this many seconds the reply ends at the last whole sentence"
+    )
     max_message_chars: int = Field(default=16_000, ge=100)
     history: Literal["on", "off"] = Field(default="on", description="keep conversations, encrypted; off keeps nothing")
+    capable: bool | None = Field(
+        default=None, description="trust the model's own words at moderate risk (default: as the models catalogue says)"
+    )
     assessor_model: str | None = Field(
         default=None, description="a backend spec for the optional model-based risk layer (a capable model only)"
     )

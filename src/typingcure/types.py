@@ -130,6 +130,7 @@ class IntakeResult(_Model):
     language: str
     language_source: Literal["detected", "profile", "default"]
     explanation: str
+    script: str = "latin"  # the script the person wrote in (romanised Hindi is Latin, not Devanagari)
     model_text: str | None = None  # what a remote model is sent: personal data replaced by placeholders
     redactions: tuple[str, ...] = ()
 
@@ -159,6 +160,7 @@ class PolicyDecision(_Model):
     system_prompt: str
     fixed_reply: str | None = None
     follow_up: str | None = None
+    max_sentences: int | None = None  # the model's part of the reply, when shorter than the role's rule
     resources: tuple[Resource, ...] = ()
     constraints: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()

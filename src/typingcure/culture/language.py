@@ -25,9 +25,13 @@ _WORDS: dict[str, frozenset[str]] = {
     "tr": frozenset("ben bir ve bu çok değil ama benim beni için ile mi ne gibi istiyorum hissediyorum da de".split()),
     "id": frozenset("saya aku tidak yang dan ini itu di ke dengan ingin merasa sangat tapi kamu sudah mau".split()),
     "sw": frozenset("mimi na ya wa ni sana siwezi nataka kwa lakini wewe hii katika nina sijui hapana".split()),
-    "pcm": frozenset("dey wetin no be go na abeg una dem una don wan sabi pikin oga sef comot".split()),
+    "pcm": frozenset("dey wetin no be go na abeg una dem una don wan sabi pikin oga sef comot wahala wey abi sha "
+                     "oya nawa chop shey".split()),
     "hi-latn": frozenset("main mujhe mera meri hai nahi nahin kya aur ko bahut hoon hun raha rahi kuch bhi".split()),
 }
+
+# Words of Nigerian Pidgin that English does not use: two of them tell Pidgin from English.
+_PIDGIN = frozenset("dey wetin abeg una sabi pikin oga sef comot wahala wey abi oya nawa shey dem".split())
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
@@ -53,6 +57,16 @@ def _script_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def common_words(language: str) -> frozenset[str]:
+    """The small words detection counts for a Latin-script language (empty when it has none)."""
+    return _WORDS.get("hi-latn" if language == "hi" else language, frozenset())
+
+
+def script_letters(text: str) -> dict[str, int]:
+    """Letters per script, lower case (`latin`, `devanagari`, `cjk`, `hiragana`, ... `other`)."""
+    return {k.lower(): v for k, v in _script_counts(text).items()}
+
+
 def detect(text: str) -> Detected:
     counts = _script_counts(text[:4000])
     total = sum(counts.values())
@@ -75,6 +89,8 @@ def detect(text: str) -> Detected:
         return Detected("und", 0.0, "latin")
     scores = {lang: sum(w in vocab for w in words) for lang, vocab in _WORDS.items()}
     best = max(scores, key=lambda k: scores[k])
+    if best == "en" and sum(w in _PIDGIN for w in words) >= 2:  # Pidgin shares most of its words with English
+        best, scores["pcm"] = "pcm", max(scores.values()) + 1
     hits = scores[best]
     runner_up = max(v for k, v in scores.items() if k != best)
     if hits == 0 or hits == runner_up:

@@ -17,12 +17,15 @@ the output guards, and stay on for the rest of the conversation once set.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Sequence
 
 from ..registry import register
 from ..roles import Role, load_role
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
+from .compose import SENSITIVE, careful_reply, carried_over, compose_parts, listening_reply, open_question, situation_of
 from .guards import first_match, patterns, sounds_worn_out
 from .replies import replies
 from .resources import FALLBACK, care_card, open_now
@@ -51,6 +54,37 @@ MODERATE_QUESTION: dict[RiskCategory, str] = {
     "abuse": "check_in",
 }
 ASKED = ("asked_about_suicide", "asked_about_safety")
+# Fixed lines that open with their own reflection. A composed reply keeps only the question of the
+# first two (its own reflection comes first), and only validates before the guidance for a helper.
+QUESTION_ONLY = ("eating_disorder_moderate", "psychosis_moderate")
+REFLECTS_ITSELF = ("someone_else",)
+# In a sensitive situation below moderate risk, the question that follows the composed lines.
+SENSITIVE_QUESTION = {"eating_disorder": "eating_disorder_moderate", "psychosis": "psychosis_moderate",
+                      "mania": "check_in", "compulsion": "check_in", "abuse": "check_in", "self_harm": "self_harm_moderate"}
+
+
+def _question_of(key: str, line: str) -> str:
+    """The question that ends a fixed line that reflects first (`QUESTION_ONLY`), else the line."""
+    if key not in QUESTION_ONLY:
+        return line
+    sentences = [s for s in re.split(r"(?<=[.!?。！？؟])\s*", line) if s.strip()]
+    return sentences[-1].strip() if sentences and sentences[-1].rstrip().endswith(("?", "？", "؟")) else line
+
+
+@dataclass(frozen=True)
+class ModelTraits:
+    """What the policy knows of the model: whether its judgement can be trusted at moderate risk
+    (the models catalogue or the person's setting says so), and the languages it writes well."""
+
+    capable: bool = False
+    languages: frozenset[str] | None = None
+
+    def weak_in(self, language: str, script: str) -> bool:
+        if self.languages is None or language == "und":
+            return False
+        if language == "hi" and script == "latin":  # romanised Hindi is not Devanagari Hindi
+            return "hi_latn" not in self.languages
+        return language not in self.languages
 
 
 class Policy(Protocol):
@@ -59,6 +93,7 @@ class Policy(Protocol):
     def decide(
         self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile,
         previous: Sequence[PolicyDecision] = (), now: datetime | None = None,
+        model: ModelTraits = ModelTraits(), said: Sequence[str] = (),
     ) -> PolicyDecision: ...
 
 
@@ -86,16 +121,25 @@ def _request_notes(text: str) -> list[str]:
 # How many earlier turns must pass before rest is offered again: an offer, never a refrain.
 REST_EVERY = 6
 REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
+QUESTION_FRAME = "Do not ask a question: a question follows your reply. One or two short sentences about what they said."
+MODEL_SENTENCES = 2  # with a model not known to be capable, its part of an everyday reply
 
 
 class CarePolicy:
-    def __init__(self) -> None:
+    """`authored_questions`: with a model not known to be capable, everyday listening is the model's
+    short reflection followed by an authored open question (measured in benchmarks/replies.py)."""
+
+    def __init__(self, authored_questions: bool = True) -> None:
         self.spec = "care"
+        self.authored_questions = authored_questions
 
     def decide(
         self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile,
         previous: Sequence[PolicyDecision] = (), now: datetime | None = None,
+        model: ModelTraits = ModelTraits(), said: Sequence[str] = (),
     ) -> PolicyDecision:
+        """`model`: what is known of the model; `said`: typingcure's earlier replies in this
+        conversation (a composed reply does not repeat them)."""
         chosen: Role = load_role(role)
         text = replies(intake.language)
         now = now or datetime.now()
@@ -107,6 +151,7 @@ class CarePolicy:
         fill = {"emergency": self._emergency(card, text), "line": line}
         constraints = self._constraints(risk, previous)
         notes = list(line_notes) + _request_notes(intake.text)
+        parts = compose_parts(intake.language, intake.script)
         base = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
                 "resources": card, "constraints": constraints, "policy": self.spec}
 
@@ -130,11 +175,26 @@ class CarePolicy:
             if about_self:
                 recently_asked = any(a in d.actions for d in previous[-3:] for a in ASKED)
                 key = "check_in" if recently_asked and primary == "suicide" else MODERATE_QUESTION.get(primary, "ask_directly")
+                situation = situation_of(risk, intake.text, parts) or "distress"
+                if situation in ("mania", "compulsion"):  # the psychosis question does not fit racing energy
+                    key = SENSITIVE_QUESTION[situation]
                 follow, action = text[key], ("checked_in" if key == "check_in" else "asked_about_suicide"
                                              if key == "ask_directly" else "asked_about_safety")
             else:
-                follow, action = text["someone_else"].format(**fill), "guidance_for_helper"
+                follow, action, key = text["someone_else"].format(**fill), "guidance_for_helper", "someone_else"
             lead = (text["journal_speaks"] + " ") if chosen.speaks == "on_risk" else ""
+            if not model.capable:
+                situation = situation if about_self else "someone_else"
+                if about_self and carried_over(risk) and parts.can_listen:
+                    composed = listening_reply(intake.text, parts, said=said, question=False)
+                else:
+                    composed = careful_reply(situation, parts, text=intake.text, said=said,
+                                             with_reflection=key not in REFLECTS_ITSELF)
+                return self._fixed(f"{lead}{composed} {_question_of(key, follow)}", ("composed", "careful_frame", action, "care_card",
+                                                                   "model_skipped", *line_actions),
+                                   f"moderate risk ({primary.replace('_', ' ')}) and a model not known to be capable: "
+                                   f"a reply composed from authored lines ({situation.replace('_', ' ')}), "
+                                   "then a fixed line; the model is not asked", notes, base)
             return PolicyDecision(
                 verdict="generate", follow_up=(lead + follow).strip(), notes=tuple(notes),
                 actions=("careful_frame", action, "care_card", *line_actions),
@@ -146,13 +206,40 @@ class CarePolicy:
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
                                   explanation="journal role: no reply unless risk is found", **base)
         actions = ("careful_frame",) if at_least(risk.level, "low") else ()
-        if sounds_worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:]):
+        situation = situation_of(risk, intake.text, parts)
+        if not model.capable and situation in SENSITIVE:
+            key = SENSITIVE_QUESTION.get(situation, "check_in")
+            composed = careful_reply(situation, parts, text=intake.text, said=said,
+                                     with_reflection=key not in REFLECTS_ITSELF)
+            return self._fixed(f"{composed} {_question_of(key, text[key])}", ("composed", "careful_frame", f"sensitive:{situation}",
+                                                            "model_skipped"),
+                               f"a sensitive situation ({situation.replace('_', ' ')}) and a model not known to be "
+                               "capable: a reply composed from authored lines, then a gentle question", notes, base)
+        rest = sounds_worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:])
+        if model.weak_in(intake.language, intake.script) and parts.can_listen and chosen.name == "listener":
+            if not any("composed_language" in d.actions for d in previous):
+                notes.append(f"The model in use is weak in {LANGUAGE_NAMES.get(intake.language, intake.language)}, "
+                             "so I answer with lines written in advance in your language. A larger model "
+                             "(typingcure models pull qwen2.5-3b-instruct) can talk more freely.")
+            reply = listening_reply(intake.text, parts, said=said, question=not rest)
+            if rest:
+                reply += " " + text["rest_offer"]
+            return self._fixed(reply, (*actions, "composed", "composed_language", *(("offered_rest",) if rest else ())),
+                               f"risk {risk.level}, and the model is weak in this language: an everyday listening "
+                               "reply composed from authored lines in it", notes, base)
+        if rest:
             # A small health-promoting change, offered as a question and not too often (design/crisis-protocol.md).
             base["system_prompt"] += " " + REST_FRAME
             return PolicyDecision(verdict="generate", actions=(*actions, "offered_rest"), notes=tuple(notes),
                                   follow_up=text["rest_offer"],
                                   explanation=f"risk {risk.level}, the person sounds worn out: the {chosen.name} role "
                                   "answers, then a gentle offer of rest follows", **base)
+        if self.authored_questions and not model.capable and chosen.name == "listener" and parts.can_listen:
+            base["system_prompt"] += " " + QUESTION_FRAME
+            return PolicyDecision(verdict="generate", actions=(*actions, "authored_question"), notes=tuple(notes),
+                                  follow_up=open_question(intake.text, parts, said), max_sentences=MODEL_SENTENCES,
+                                  explanation=f"risk {risk.level}: the {chosen.name} role answers in two sentences at "
+                                  "most, then an authored open question (the model is not known to be capable)", **base)
         return PolicyDecision(verdict="generate", actions=actions, notes=tuple(notes),
                               explanation=f"risk {risk.level}: the {chosen.name} role answers", **base)
 

@@ -1,0 +1,230 @@
+"""Replies composed from authored parts, for turns where the model's judgement is not trusted.
+
+    parts = compose_parts("hi", "latin")          # romanised Hindi: data/compose/hi_latn.yaml
+    situation = situation_of(risk, text, parts)   # "suicide", "mania", "compulsion", ... or None
+    reply = careful_reply(situation, parts, said=earlier_replies, seed=len(earlier_replies))
+    reply = listening_reply(text, parts, said=earlier_replies, seed=...)
+
+With a model that is not known to be capable (the bundled one), the policy composes the reply at
+moderate risk and in sensitive situations (eating-disorder signs, mania or psychosis cues, a
+compulsion that must be done now, abuse) from a reflection and a validating line chosen by
+situation; the fixed question and the care card follow as before. Where the model is weak in the
+person's language or script, everyday listening is composed the same way: a reflection chosen by
+what the message is about, a validating line, and one open question.
+
+A line already said in this conversation is not said again while another is left; when every line
+has been used, the one said longest ago is chosen. Never the same wording twice in a row.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, Iterable, Sequence
+
+import yaml
+
+from ..errors import ConfigError
+from ..types import RiskAssessment, at_least
+
+Patterns = tuple[re.Pattern[str], ...]
+
+# Situations whose reply is composed when the model is not capable, even below moderate risk.
+SENSITIVE = ("eating_disorder", "mania", "psychosis", "compulsion", "abuse")
+# Tried in this order: a loss or caring for someone names a relative too, so family comes last.
+SITUATIONS = ("grief", "caring", "heartbreak", "loneliness", "money", "study", "work", "family")
+
+
+@dataclass(frozen=True)
+class ComposeParts:
+    language: str  # the file's name: a language code, or hi_latn
+    reflect: dict[str, tuple[str, ...]]
+    validate: dict[str, tuple[str, ...]]
+    listen_situations: dict[str, Patterns]
+    listen_reflect: dict[str, tuple[str, ...]]
+    listen_validate: tuple[str, ...]
+    listen_ask: tuple[str, ...]
+    heard: tuple[str, ...]
+    unheard: Patterns
+    cues: dict[str, Patterns]
+
+    @property
+    def can_listen(self) -> bool:
+        return bool(self.listen_ask and self.listen_reflect.get("general"))
+
+
+def _lines(node: Any, where: str) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    if not isinstance(node, list) or not all(isinstance(x, str) and x.strip() for x in node):
+        raise ConfigError(f"{where} must be a list of non-empty lines")
+    return tuple(" ".join(x.split()) for x in node)
+
+
+def _patterns(node: Any, where: str) -> Patterns:
+    try:
+        return tuple(re.compile(str(p), re.IGNORECASE) for p in _lines(node, where))
+    except re.error as exc:
+        raise ConfigError(f"{where}: invalid regex ({exc})") from None
+
+
+def file_name(language: str, script: str | None = None) -> str:
+    """Romanised Hindi has its own file: Latin letters are not Devanagari."""
+    base = (language or "en").split("-")[0]
+    if base == "hi" and script == "latin":
+        return "hi_latn"
+    return base
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> ComposeParts | None:
+    resource = files("typingcure.safety").joinpath(f"data/compose/{name}.yaml")
+    if not resource.is_file():
+        return None
+    raw = yaml.safe_load(resource.read_text("utf-8")) or {}
+    where = f"compose/{name}.yaml"
+    listen = raw.get("listen") or {}
+    return ComposeParts(
+        language=name,
+        reflect={k: _lines(v, f"{where} reflect.{k}") for k, v in (raw.get("reflect") or {}).items()},
+        validate={k: _lines(v, f"{where} validate.{k}") for k, v in (raw.get("validate") or {}).items()},
+        listen_situations={k: _patterns(v, f"{where} listen.situations.{k}")
+                           for k, v in (listen.get("situations") or {}).items()},
+        listen_reflect={k: _lines(v, f"{where} listen.reflect.{k}") for k, v in (listen.get("reflect") or {}).items()},
+        listen_validate=_lines(listen.get("validate"), f"{where} listen.validate"),
+        listen_ask=_lines(listen.get("ask"), f"{where} listen.ask"),
+        heard=_lines(listen.get("heard"), f"{where} listen.heard"),
+        unheard=_patterns(listen.get("unheard_cues"), f"{where} listen.unheard_cues"),
+        cues={k: _patterns(v, f"{where} cues.{k}") for k, v in (raw.get("cues") or {}).items()},
+    )
+
+
+def compose_parts(language: str, script: str | None = None) -> ComposeParts:
+    """The authored parts for the person's language and script; English when there are none."""
+    found = _load(file_name(language, script)) or _load(file_name(language))
+    english = _load("en")
+    if english is None:
+        raise ConfigError("compose/en.yaml is missing")
+    return found or english
+
+
+def available() -> list[str]:
+    folder = files("typingcure.safety").joinpath("data/compose")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def cue(parts: ComposeParts, name: str, texts: Iterable[str]) -> bool:
+    """Does any text show the cue (`compulsion`, `mania`, `psychosis`), in this language or English?"""
+    english = _load("en")
+    rules = parts.cues.get(name, ()) + ((english.cues.get(name, ()) if english and english is not parts else ()))
+    return any(rule.search(text) for text in texts for rule in rules)
+
+
+def situation_of(risk: RiskAssessment, text: str, parts: ComposeParts) -> str | None:
+    """What a careful reply is about: the risk category, or a sensitive situation (the cue words in
+    `cues`, or a category the assessor found even at low risk); None for everyday talk."""
+    categories = set(risk.categories)
+    serious = at_least(risk.level, "moderate")
+    if risk.about == "someone_else" and serious:
+        return "someone_else"
+    if cue(parts, "psychosis", [text]):
+        return "psychosis"
+    if cue(parts, "mania", [text]):
+        return "mania"
+    for category in ("suicide", "self_harm"):
+        if category in categories and serious:
+            return category
+    if "psychosis_mania" in categories:
+        return "mania" if any("mania" in e.explanation for e in risk.evidence) else "psychosis"
+    for category in ("eating_disorder", "abuse", "self_harm"):
+        if category in categories and at_least(risk.level, "low"):
+            return category
+    if cue(parts, "compulsion", [text]):
+        return "compulsion"
+    if serious:
+        return "suicide" if "suicide" in categories else "distress"
+    return None
+
+
+def carried_over(risk: RiskAssessment) -> bool:
+    """Is the risk only what was said earlier (this message adds nothing)? Then a composed reply
+    reflects this message, and the check-in keeps the earlier concern."""
+    earlier = [e for e in risk.evidence if "earlier in the conversation" in e.explanation]
+    now = [e for e in risk.evidence if e not in earlier]
+    return bool(earlier) and not any(at_least(e.level, "moderate") for e in now)
+
+
+def normalise(sentence: str) -> str:
+    return re.sub(r"[\W_]+", " ", sentence.lower()).strip()
+
+
+def _choose(options: Sequence[str], said: Sequence[str], seed: int) -> str:
+    """A line not said yet in this conversation (picked by seed); else the one said longest ago."""
+    if not options:
+        return ""
+    spoken = [normalise(s) for s in said]
+    fresh = [o for o in options if not any(normalise(o) in s for s in spoken)]
+    if fresh:
+        return fresh[seed % len(fresh)]
+
+    def last_said(option: str) -> int:
+        key = normalise(option)
+        return max(i for i, s in enumerate(spoken) if key in s)
+
+    return min(options, key=last_said)
+
+
+def join(pieces: Sequence[str], parts: ComposeParts) -> str:
+    """Sentences joined as the language writes them (Chinese and Japanese: no space between)."""
+    glue = "" if parts.language in ("zh", "ja") else " "
+    return glue.join(p for p in pieces if p)
+
+
+def _seed(text: str, turn: int) -> int:
+    return zlib.crc32(f"{turn}:{text}".encode("utf-8"))
+
+
+def careful_reply(situation: str, parts: ComposeParts, *, text: str = "", said: Sequence[str] = (),
+                  with_reflection: bool = True) -> str:
+    """A reflection and a validating line for a careful turn (the question and card are added by
+    the policy). `with_reflection=False` when the question that follows reflects already."""
+    english = compose_parts("en")
+    reflect = parts.reflect.get(situation) or parts.reflect.get("distress") or english.reflect["distress"]
+    validate = (parts.validate.get(situation) or ()) + (parts.validate.get("any") or ())
+    seed = _seed(text, len(said))
+    pieces = [_choose(reflect, said, seed)] if with_reflection else []
+    pieces.append(_choose(validate or english.validate["any"], said, seed // 7))
+    return join(pieces, parts)
+
+
+def listening_situation(text: str, parts: ComposeParts) -> str:
+    for name in SITUATIONS:
+        if any(rule.search(text) for rule in parts.listen_situations.get(name, ())):
+            return name
+    return "general"
+
+
+def open_question(text: str, parts: ComposeParts, said: Sequence[str] = ()) -> str:
+    """One authored open question not asked yet in this conversation (after a model's reflection)."""
+    return _choose(parts.listen_ask, said, _seed(text, len(said)) // 11)
+
+
+def listening_reply(text: str, parts: ComposeParts, *, said: Sequence[str] = (), question: bool = True) -> str:
+    """Everyday listening from authored lines: a reflection by situation, a validating line, and one
+    open question (none when a question from typingcure follows). When the person says they are not
+    being heard, an honest acknowledgement comes first."""
+    seed = _seed(text, len(said))
+    pieces: list[str] = []
+    if any(rule.search(text) for rule in parts.unheard):
+        pieces.append(_choose(parts.heard, said, seed))
+    situation = listening_situation(text, parts)
+    reflect = parts.listen_reflect.get(situation) or parts.listen_reflect.get("general", ())
+    pieces.append(_choose(reflect, said, seed // 3))
+    if len(said) % 2 == 1 or not question:  # a validating line every other turn keeps replies short
+        pieces.append(_choose(parts.listen_validate, said, seed // 5))
+    if question:
+        pieces.append(_choose(parts.listen_ask, said, seed // 11))
+    return join(pieces, parts)
