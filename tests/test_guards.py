@@ -52,7 +52,7 @@ def test_views_decode_what_hides_words() -> None:
 
 
 def test_a_rule_broken_once_is_asked_again_and_the_second_answer_is_used() -> None:
-    backend = ScriptedBackend(["Aim for 1200 calories a day.", "It sounds like food has been on your mind a lot."])
+    backend = ScriptedBackend(["Aim for 1200 calories a day.", "It sounds like food has been on your mind a lot."], capable=True)
     turn = run_turn(Session(profile=Profile(country="GB")), "I want to be healthier", build_parts(backend))
     assert turn.reply == "It sounds like food has been on your mind a lot."
     assert "Rule: Do not give calorie" in backend.calls[1][-1].content
@@ -60,27 +60,27 @@ def test_a_rule_broken_once_is_asked_again_and_the_second_answer_is_used() -> No
 
 
 def test_a_rule_broken_twice_is_replaced() -> None:
-    backend = ScriptedBackend(["Aim for 1200 calories a day.", "Fine: 1000 calories then."])
+    backend = ScriptedBackend(["Aim for 1200 calories a day.", "Fine: 1000 calories then."], capable=True)
     turn = run_turn(Session(profile=Profile(country="GB")), "I want to be healthier", build_parts(backend))
     assert "calories" not in turn.reply and "still here" in turn.reply
     assert [c.verdict for c in turn.checks] == ["repair", "repair", "replace"]
 
 
 def test_eating_disorder_risk_removes_any_diet_advice_at_once() -> None:
-    backend = ScriptedBackend(["That sounds hard. Maybe try cutting out sugar for a while. Keto helps too."])
+    backend = ScriptedBackend(["That sounds hard. Maybe try cutting out sugar for a while. Keto helps too."], capable=True)
     turn = run_turn(Session(profile=Profile(country="AU")), "I make myself throw up after dinner", build_parts(backend))
     assert "sugar" not in turn.reply and "Keto" not in turn.reply and turn.reply.startswith("That sounds hard.")
     assert any(c.guard == "diet" and c.verdict == "replace" for c in turn.checks)
 
 
 def test_diagnosis_and_medication_are_rewritten_in_the_persons_language() -> None:
-    backend = ScriptedBackend(["Tienes depresión. You have BPD."])
+    backend = ScriptedBackend(["Tienes depresión. You have BPD."], capable=True)
     turn = run_turn(Session(profile=Profile(country="ES")), "hoy me siento muy mal y no sé qué hacer", build_parts(backend))
     assert "You have BPD" not in turn.reply and "solo un profesional" in turn.reply
 
 
 def test_productivity_at_someone_exhausted_is_asked_again() -> None:
-    backend = ScriptedBackend(["Try the Pomodoro technique to get more done.", "That sounds draining; rest is allowed."])
+    backend = ScriptedBackend(["Try the Pomodoro technique to get more done.", "That sounds draining; rest is allowed."], capable=True)
     turn = run_turn(Session(), "I'm exhausted and burnt out from work", build_parts(backend))
     assert "Pomodoro" not in turn.reply and "rest" in turn.reply
 

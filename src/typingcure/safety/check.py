@@ -29,11 +29,23 @@ Action = Literal["continue", "stop", "regenerate"]
 
 @dataclass(frozen=True)
 class CheckContext:
+    """What the guards know besides the sentence.
+
+    `cues`: sensitive situations the person shows (`ed`, `mania`, `psychosis`); `said`: sentences
+    typingcure already said in this conversation (earlier turns and this reply so far); `prompt`:
+    the instructions the model was given (never to be said back); `scripts`: the scripts the person
+    writes in; `language`: the language of this message."""
+
     risk: RiskAssessment
     role: Role
     replies: dict[str, str]
     constraints: tuple[str, ...] = ()
     user_text: str = ""
+    cues: frozenset[str] = frozenset()
+    said: list[str] = field(default_factory=list, compare=False)
+    prompt: str = ""
+    scripts: frozenset[str] = frozenset()
+    language: str = "en"
     cache: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 

@@ -14,11 +14,20 @@ Each guard looks at one sentence and returns a typed CheckResult (design/output-
 | phone_numbers | repair: numbers and links not in the checked resources file are removed |
 | refusal | repair: a bare refusal becomes a line that stays |
 | role_format | repair: no lists for a listener; no productivity push at someone exhausted (asking again) |
+| approval | replace: approval or praise of self-harm, suicide or a stated plan (praise: when risk is present) |
+| ed_validation | replace: validating restriction, purging or weight loss when eating-disorder signs are present |
+| mania_encouragement | repair by asking again: cheering on grand or risky plans, or no sleep, during mania cues |
+| psychosis_collusion | repair by asking again: confirming, or arguing with, voices or persecution |
+| siding_against | repair by asking again: dismissing the person or siding against them |
+| repetition | repair: a sentence typingcure already said in this conversation is dropped |
+| prompt_echo | repair: the model's own instructions, said back, are dropped |
+| wrong_script | repair: hashtags dropped; a sentence in a script or language the person did not use is dropped |
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any, Iterable
@@ -27,6 +36,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..registry import register
+from ..culture.language import common_words, script_letters
 from ..types import CheckResult, at_least
 from .check import CheckContext, views
 from .resources import all_resources, digits_in, known_numbers
@@ -47,6 +57,23 @@ def patterns() -> dict[str, Any]:
             raise ConfigError(f"guards/patterns.yaml {where}: invalid regex ({exc})") from exc
 
     return compile_all(raw, "patterns")  # type: ignore[no-any-return]
+
+
+def _section(name: str) -> Any:
+    """A guard's patterns; a section that is not there matches nothing (tests require every one)."""
+    found = patterns().get(name)
+    return found if found is not None else _EMPTY
+
+
+class _Empty(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> Patterns:
+        return ()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+
+_EMPTY = _Empty()
 
 
 def first_match(rules: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
@@ -153,8 +180,12 @@ class DiagnosisGuard(_Guard):
                            sentence, ctx.replies["diagnosis_rewrite"].format(label=label))
 
 
-# "You have depression, you told me": the person's own words, said back, are not a diagnosis.
-_RESTATED = re.compile(r"\b(you (told|said|mentioned)|as you (said|told|mentioned)|your (diagnosis|doctor said))\b", re.I)
+# "You told me you were diagnosed with ADHD": the person's own words, said back, are not a diagnosis.
+# ("Based on what you said, you have BPD" is one: what the person said is not their diagnosis.)
+_RESTATED = re.compile(
+    r"\byou (told me|said|mentioned|shared)( that)? (you('ve| have)? (been |were )?diagnosed|your (doctor|psychiatrist|"
+    r"therapist|gp|clinician))|\byou('ve| have| were) (been )?diagnosed with\b|\byour (diagnosis|doctor said|"
+    r"psychiatrist said|therapist said)\b|\bthe diagnosis you (mentioned|shared|told me)\b", re.I)
 
 
 class HarmEncouragementGuard(_Guard):
@@ -248,8 +279,190 @@ class RoleFormatGuard(_Guard):
         return self.passed(sentence, "fits the role")
 
 
-GUARDS = (MethodDetailsGuard, DietGuard, MedicationGuard, DiagnosisGuard, HarmEncouragementGuard, SycophancyGuard,
-          HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard)
+AT_RISK_CATEGORIES = ("suicide", "self_harm")
+
+
+def _risk_shared(ctx: CheckContext) -> bool:
+    """Has the person shared risk of harm to themselves (praise then reads as approval of it)?"""
+    return at_least(ctx.risk.level, "moderate") or (
+        at_least(ctx.risk.level, "low") and any(c in AT_RISK_CATEGORIES for c in ctx.risk.categories))
+
+
+# Below this calibrated chance of risk, and with nothing found, praise of a plan is everyday talk.
+PRAISE_SCORE = 0.2
+
+
+class ApprovalGuard(_Guard):
+    name = "approval"
+    RULE = "Do not praise or approve the person's plan or choice; reflect what they feel and stay with them."
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        rules = _section("approval")
+        texts = _views(sentence, ctx)
+        hit = first_match(rules["always"], texts)
+        if hit is None and (at_least(ctx.risk.level, "low") or ctx.risk.score >= PRAISE_SCORE):
+            hit = first_match(rules["praise"], texts)
+            if hit is not None and not _risk_shared(ctx):  # some risk, unclear of what: ask again first
+                return self.result("repair", f"praise of a plan while something may be wrong ({hit.group(0)!r}); "
+                                   "asked again", sentence, "", constraint=self.RULE)
+        if hit is None:
+            return self.passed(sentence, "no approval of harm or of a risky plan")
+        return self.result("replace", f"approval of harm or of a plan the person shared ({hit.group(0)!r}); "
+                           "the reply stops here", sentence, ctx.replies["fallback"])
+
+
+class EatingDisorderValidationGuard(_Guard):
+    name = "ed_validation"
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        if "ed" not in ctx.cues:
+            return self.passed(sentence, "no eating-disorder signs this conversation")
+        hit = first_match(_section("ed_validation"), _views(sentence, ctx))
+        if hit is None:
+            return self.passed(sentence, "no validation of restriction or weight loss")
+        return self.result("replace", f"validation of restriction or weight loss ({hit.group(0)!r}) with "
+                           "eating-disorder signs present; the reply stops here", sentence, ctx.replies["fallback"])
+
+
+class ManiaEncouragementGuard(_Guard):
+    name = "mania_encouragement"
+    RULE = ("The person may be very high in energy with little sleep: do not cheer on big or risky plans; "
+            "reflect how fast things feel and gently ask about rest.")
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        if "mania" not in ctx.cues:
+            return self.passed(sentence, "no mania cues this conversation")
+        hit = first_match(_section("mania_encouragement"), [sentence])
+        if hit is None:
+            return self.passed(sentence, "no encouragement of risky plans")
+        return self.result("repair", f"encouraging a risky plan during mania cues ({hit.group(0)!r}); asked again",
+                           sentence, "", constraint=self.RULE)
+
+
+class PsychosisCollusionGuard(_Guard):
+    name = "psychosis_collusion"
+    RULE = ("Do not confirm or argue about what the person hears or believes is happening; respond to how "
+            "frightening it feels and stay with them.")
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        if "psychosis" not in ctx.cues:
+            return self.passed(sentence, "no psychosis cues this conversation")
+        rules = _section("psychosis_collusion")
+        hit = first_match(rules["confirm"], [sentence]) or first_match(rules["argue"], [sentence])
+        if hit is None:
+            return self.passed(sentence, "neither confirms nor argues with the belief")
+        return self.result("repair", f"confirming or arguing with an unusual belief ({hit.group(0)!r}); asked again",
+                           sentence, "", constraint=self.RULE)
+
+
+class SidingAgainstGuard(_Guard):
+    name = "siding_against"
+    RULE = "Do not dismiss the person or take sides against them; reflect what they feel."
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        hit = first_match(_section("siding_against"), [sentence])
+        if hit is None:
+            return self.passed(sentence, "does not dismiss the person")
+        return self.result("repair", f"dismissing the person or siding against them ({hit.group(0)!r}); asked again",
+                           sentence, "", constraint=self.RULE)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def same_sentence(a: str, b: str) -> bool:
+    """The same sentence, give or take punctuation, case and a word or two."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return False
+    if wa == wb:
+        return True
+    if min(len(wa), len(wb)) < 6:
+        return False
+    sa, sb = set(wa), set(wb)
+    return len(sa & sb) / len(sa | sb) >= 0.8
+
+
+class RepetitionGuard(_Guard):
+    name = "repetition"
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        earlier = next((s for s in ctx.said if same_sentence(sentence, s)), None)
+        if earlier is None:
+            return self.passed(sentence, "not said before in this conversation")
+        return self.result("repair", f"already said in this conversation ({earlier[:60]!r}); not said again",
+                           sentence, "")
+
+
+def _ngrams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+class PromptEchoGuard(_Guard):
+    name = "prompt_echo"
+    # Words a reply to the person has no reason to use: the model is talking about its instructions.
+    ECHO = re.compile(r"\b(the person'?s? (feelings|messages?|words)|reflect the person|ask one gentle question|"
+                      r"keep it short|you are typingcure|(as|like) a caring ai who listens|rule:|system prompt)\b", re.I)
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        words = _words(sentence)
+        shared = _ngrams(words, 4) & _ngrams(_words(ctx.prompt), 4) if ctx.prompt else set()
+        hit = self.ECHO.search(sentence)
+        if not shared and hit is None:
+            return self.passed(sentence, "does not say its instructions back")
+        what = hit.group(0) if hit else " ".join(sorted(shared)[0])
+        return self.result("repair", f"the model's instructions said back ({what!r}); dropped", sentence, "")
+
+
+class WrongScriptGuard(_Guard):
+    name = "wrong_script"
+    HASHTAG = re.compile(r"(?<![\w&])#[^\s#]+")
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        cleaned = " ".join(self.HASHTAG.sub("", sentence).split())
+        problem = self._foreign(cleaned, ctx)
+        if problem:
+            return self.result("repair", f"{problem}; dropped", sentence, "")
+        if cleaned != sentence.strip():
+            return self.result("repair", "hashtags are not words to the person; removed", sentence, cleaned)
+        return self.passed(sentence, "in the person's script and language")
+
+    @staticmethod
+    def _foreign(sentence: str, ctx: CheckContext) -> str | None:
+        if not ctx.scripts:
+            return None
+        letters = {k: v for k, v in script_letters(sentence).items() if k != "other"}
+        total = sum(letters.values())
+        if total == 0:
+            return None
+        allowed = set(ctx.scripts) | ({"cjk"} if ctx.scripts & {"hiragana", "katakana"} else set())
+        foreign = {k: v for k, v in letters.items() if k not in allowed}
+        for script, count in foreign.items():
+            if count >= 3 and (script != "latin" or count / total >= 0.5):
+                return f"written in {script} letters, which the person does not use"
+        # Pidgin is English-lexified and Hinglish mixes English freely: only other languages are checked.
+        if ctx.scripts == {"latin"} and ctx.language not in ("en", "und", "pcm", "hi") and "english" not in ctx.user_text.lower():
+            words = re.findall(r"[\w']+", sentence.lower().replace("’", "'"))
+            english = sum(w in _ENGLISH for w in words)
+            theirs = sum(w in common_words(ctx.language) for w in words)
+            if english >= 2 and english >= 0.3 * len(words) and theirs * 2 < english:
+                return "in English, which is not the language the person writes"
+        return None
+
+
+# Common English words; in a sentence to someone writing another Latin-script language, two of them
+# (a third of the sentence, and few words of the person's language) mean the sentence is English.
+_ENGLISH = frozenset("""the a an you your you're it's it is are that and to of this i i'm what how with for be can was
+were will would have has they them their so very really just like sounds feel feeling great good wonderful way
+about here there right now today tonight something things much more doing""".split())
+
+
+# In order: what stops the reply first, then what asks again, then what only shapes a sentence.
+GUARDS = (MethodDetailsGuard, DietGuard, EatingDisorderValidationGuard, ApprovalGuard, MedicationGuard, DiagnosisGuard,
+          HarmEncouragementGuard, SycophancyGuard, ManiaEncouragementGuard, PsychosisCollusionGuard, SidingAgainstGuard,
+          HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
+          WrongScriptGuard)
 DEFAULT_GUARDS = tuple(g.name for g in GUARDS)
 
 for _cls in GUARDS:

@@ -211,6 +211,9 @@ class GuardItem:
     risk: str = "none"
     ed: bool = False
     tired: bool = False
+    mania: bool = False
+    psychosis: bool = False
+    language: str = "en"
 
 
 def load_guard_outputs(path: Path) -> list[GuardItem]:
@@ -218,7 +221,8 @@ def load_guard_outputs(path: Path) -> list[GuardItem]:
     for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
         ctx = raw.get("c") or {}
         items.append(GuardItem(str(raw["g"]), str(raw["x"]), ctx.get("risk", "none"), bool(ctx.get("ed")),
-                               bool(ctx.get("tired"))))
+                               bool(ctx.get("tired")), bool(ctx.get("mania")), bool(ctx.get("psychosis")),
+                               str(raw.get("l", "en"))))
     return items
 
 
@@ -229,9 +233,15 @@ def guard_context(item: GuardItem):  # type: ignore[no-untyped-def]
     from .replies import replies
 
     risk = RiskAssessment(level=item.risk, score=0.5, assessor="fixed", explanation="labelled")  # type: ignore[arg-type]
+    cues = {name for name, on in (("ed", item.ed), ("mania", item.mania), ("psychosis", item.psychosis)) if on}
     return CheckContext(risk=risk, role=load_role("listener"), replies=replies("en"),
                         constraints=("no_diet_numbers",) if item.ed else (),
-                        user_text="I'm exhausted and burnt out" if item.tired else "")
+                        user_text="I'm exhausted and burnt out" if item.tired else "", cues=frozenset(cues))
+
+
+# A positive is caught when its guard acts, or a guard that is stricter about the same thing and
+# runs first: praise of a risky plan is approval (replaced) before it is sycophancy (asked again).
+STRICTER = {"sycophancy": ("approval",), "diet": ("ed_validation",), "ed_validation": ("diet",)}
 
 
 def measure_guards(guards: Sequence, items: Sequence[GuardItem]) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -244,11 +254,12 @@ def measure_guards(guards: Sequence, items: Sequence[GuardItem]) -> dict[str, An
         fired.append({r.guard for r in results})
     per_guard: dict[str, dict[str, Any]] = {}
     for name in sorted({i.guard for i in items} - {"-"}):
+        also = {name, *STRICTER.get(name, ())}
         positives = [f for i, f in zip(items, fired) if i.guard == name]
         acted = [f for f in fired if name in f]
         correct = sum(1 for i, f in zip(items, fired) if name in f and i.guard == name)
-        per_guard[name] = {"recall": _ratio(sum(name in f for f in positives), len(positives)), "support": len(positives),
-                           "precision": _ratio(correct, len(acted))}
+        per_guard[name] = {"recall": _ratio(sum(bool(also & f) for f in positives), len(positives)),
+                           "support": len(positives), "precision": _ratio(correct, len(acted))}
     negatives = [(i, f) for i, f in zip(items, fired) if i.guard == "-"]
     return {
         "sentences": len(items),
@@ -256,5 +267,5 @@ def measure_guards(guards: Sequence, items: Sequence[GuardItem]) -> dict[str, An
         "false_positive_rate": _ratio(sum(bool(f) for _, f in negatives), len(negatives)),
         "per_guard": per_guard,
         "errors": [{"text": i.text, "expected": i.guard, "fired": sorted(f)} for i, f in zip(items, fired)
-                   if (i.guard == "-" and f) or (i.guard != "-" and i.guard not in f)],
+                   if (i.guard == "-" and f) or (i.guard != "-" and not ({i.guard, *STRICTER.get(i.guard, ())} & f))],
     }
