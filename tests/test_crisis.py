@@ -93,7 +93,7 @@ def test_a_closed_line_is_never_the_one_to_call() -> None:
 
 
 def test_eating_disorder_risk_turns_on_the_constraint_for_the_conversation() -> None:
-    backend = ScriptedBackend(["That sounds hard.", "Sure."], cycle=True)
+    backend = ScriptedBackend(["That sounds hard.", "Sure."], cycle=True, capable=True)  # one that is asked
     session = Session(profile=Profile(country="AU"))
     parts = build_parts(backend)
     first = run_turn(session, "I make myself throw up after dinner", parts)

@@ -16,7 +16,7 @@ ORDER = list(get_args(StageName))
 
 def turn_with(replies: list, text: str, *, country: str | None = "GB", role: str = "listener",
               session: Session | None = None) -> tuple[TurnResult, ScriptedBackend, list[str], Session]:
-    backend = ScriptedBackend(replies)
+    backend = ScriptedBackend(replies, capable=True)  # its words as they come: these tests are about the stages
     session = session or Session(profile=Profile(country=country), role=role)
     released: list[str] = []
     turn = run_turn(session, text, build_parts(backend), on_release=released.append)
@@ -36,7 +36,7 @@ def test_stages_run_in_order_and_are_typed() -> None:
 
 
 def test_the_model_sees_the_role_prompt_and_the_history() -> None:
-    backend = ScriptedBackend(["First reply.", "Second reply."])
+    backend = ScriptedBackend(["First reply.", "Second reply."], capable=True)
     session = Session(profile=Profile(country="KE"))
     parts = build_parts(backend)
     run_turn(session, "hello there", parts)
@@ -134,7 +134,7 @@ def test_without_a_country_the_card_has_directories_and_the_reply_asks() -> None
 
 
 def test_journal_is_silent_without_risk_and_speaks_with_it() -> None:
-    backend = ScriptedBackend(["I'm here with you. How are you right now?"])
+    backend = ScriptedBackend(["I'm here with you. How are you right now?"], capable=True)
     session = Session(profile=Profile(country="NZ"), role="journal")
     parts = build_parts(backend)
     quiet = run_turn(session, "Today I walked to the river and thought about my dad.", parts)
@@ -219,8 +219,10 @@ def test_split_sentences_joins_chunks_and_caps_runaway_text() -> None:
 def test_parts_are_stamped_with_their_specs() -> None:
     parts: Parts = build_parts(ScriptedBackend([]))
     assert parts.assessor.spec == "layered" and parts.policy.spec == "care"
-    assert [g.spec for g in parts.guards] == ["method_details", "diet", "medication", "diagnosis", "harm_encouragement",
-                                              "sycophancy", "human_claims", "phone_numbers", "refusal", "role_format"]
+    assert [g.spec for g in parts.guards] == [
+        "method_details", "diet", "ed_validation", "approval", "medication", "diagnosis", "harm_encouragement",
+        "sycophancy", "mania_encouragement", "psychosis_collusion", "siding_against", "human_claims", "phone_numbers",
+        "refusal", "role_format", "repetition", "prompt_echo", "wrong_script"]
 
 
 def test_a_reply_at_the_length_limit_is_not_marked_as_cut() -> None:

@@ -246,7 +246,7 @@ def test_cli_export_forget_wipe(tmp_path: Path, home: Path) -> None:
 
 
 def test_personal_data_is_replaced_before_a_remote_model_and_restored_after(tmp_path: Path) -> None:
-    backend = ScriptedBackend(["It sounds like [NAME_1] matters to you.", "How is [NAME_1] now?"])
+    backend = ScriptedBackend(["It sounds like [NAME_1] matters to you.", "How is [NAME_1] now?"], capable=True)
     backend.remote = True  # type: ignore[misc]
     session = Session()
     parts = build_parts(backend)

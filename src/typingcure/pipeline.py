@@ -13,7 +13,9 @@ unchecked text. When a safety stage fails, the turn takes the more careful path 
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,14 +24,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from .backends import Backend, GenerateOptions, backend_from_spec
 from .config import Settings
-from .culture.language import detect
+from .culture.language import detect, script_letters
 from .errors import BackendError, InputError
 from .registry import create
 from .roles import load_role
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
+from .safety.compose import compose_parts, cue, listening_reply
 from .safety.guards import DEFAULT_GUARDS
-from .safety.decide import LANGUAGE_NAMES, Policy
+from .safety.decide import LANGUAGE_NAMES, ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
 from .safety.replies import replies
@@ -92,6 +95,17 @@ class Parts:
     options: GenerateOptions = field(default_factory=GenerateOptions)
     max_message_chars: int = 16_000
     clock: Callable[[], datetime] = datetime.now  # local time, for opening hours
+    model: ModelTraits | None = None  # None: from the backend (its `capable` and `languages`)
+    reply_seconds: float = 20.0  # the model's reply ends at the last whole sentence after this
+    # What the model is shown of the conversation: "whole" (both sides), or "person_only" (the
+    # person's messages: a small model then cannot copy its own earlier replies; design/replies.md).
+    model_history: str = "whole"
+
+    def traits(self) -> ModelTraits:
+        if self.model is not None:
+            return self.model
+        return ModelTraits(capable=bool(getattr(self.backend, "capable", False)),
+                           languages=getattr(self.backend, "languages", None))
 
 
 def build_parts(backend: str | Backend, settings: Settings | None = None) -> Parts:
@@ -106,6 +120,9 @@ def build_parts(backend: str | Backend, settings: Settings | None = None) -> Par
         guards=tuple(create("guard", name) for name in DEFAULT_GUARDS),
         options=GenerateOptions(max_tokens=settings.max_tokens, temperature=settings.temperature),
         max_message_chars=settings.max_message_chars,
+        reply_seconds=settings.reply_seconds,
+        model=None if settings.capable is None else ModelTraits(capable=settings.capable,
+                                                                 languages=getattr(backend, "languages", None)),
     )
 
 
@@ -137,16 +154,17 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     risk = _assess(parts.assessor, intake, session)
     clock.done("assess", risk.level, risk.explanation)
 
-    decision = _decide(parts.policy, intake, risk, session, parts.clock())
+    decision = _decide(parts.policy, intake, risk, session, parts.clock(), parts.traits())
     clock.done("decide", decision.verdict, decision.explanation)
 
-    ctx = CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language),
-                       constraints=decision.constraints, user_text=intake.text)
+    ctx = _check_context(session, intake, risk, decision)
     sentences, regenerate, generate_note = _generate(session, intake, decision, parts)
-    limit = ctx.role.rules.max_sentences if decision.verdict == "generate" else None  # fixed replies are whole
+    limit = (decision.max_sentences or ctx.role.rules.max_sentences) if decision.verdict == "generate" else None  # fixed replies are whole
     one_question = any(mark in decision.follow_up for mark in QUESTION_MARKS) if decision.follow_up else False
     released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate,
-                                                    one_question=one_question)
+                                                    one_question=one_question, seconds=parts.reply_seconds)
+    if decision.verdict == "generate" and not released:
+        released, checks = _authored_instead(session, intake, decision, ctx, checks, release)
     clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
     clock.done("check", _check_verdict(checks), _check_explanation(checks), ms=check_ms)
 
@@ -176,7 +194,7 @@ def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeR
     if len(cleaned) > max_chars:
         raise InputError(f"the message is too long ({len(cleaned):,} characters; the limit is {max_chars:,}); try sending it in parts")
     found = detect(cleaned)
-    if found.language != "und" and found.confidence >= 0.5:
+    if found.language != "und" and (found.confidence >= 0.5 or (not profile.language and found.confidence >= 0.3)):
         language, source = found.language, "detected"
     elif profile.language:
         language, source = profile.language, "profile"
@@ -188,6 +206,7 @@ def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeR
         text=cleaned,
         language=language,
         language_source=source,  # type: ignore[arg-type]
+        script=found.script if found.script != "und" else "latin",
         explanation=f"language {language} ({source})" + ("; whitespace or control characters removed" if changed else ""),
     )
 
@@ -214,10 +233,12 @@ def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskA
         )
 
 
-def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session, now: datetime) -> PolicyDecision:
+def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session, now: datetime,
+            model: ModelTraits) -> PolicyDecision:
     try:
         return policy.decide(intake, risk, role=session.role, profile=session.profile,
-                             previous=[t.decision for t in session.turns[-5:]], now=now)
+                             previous=[t.decision for t in session.turns[-5:]], now=now, model=model,
+                             said=[m.content for m in session.messages if m.role == "assistant"])
     except Exception as exc:  # noqa: BLE001
         if session.role != "listener":
             session.role = "listener"
@@ -233,16 +254,39 @@ def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session:
 # -- generate and check, sentence by sentence ---------------------------------------------------
 
 
+def _check_context(session: Session, intake: IntakeResult, risk: RiskAssessment, decision: PolicyDecision) -> CheckContext:
+    """What the guards need to know: the situation's cues, what was said, the prompt, the scripts."""
+    users = [*session.user_texts(), intake.text]
+    parts = compose_parts(intake.language, intake.script)
+    cues = {name for name in ("mania", "psychosis") if cue(parts, name, users[-6:])}
+    if "no_diet_numbers" in decision.constraints or "eating_disorder" in risk.categories:
+        cues.add("ed")
+    if "no_collusion" in decision.constraints:
+        cues |= {"mania", "psychosis"}
+    said = [s.strip() for m in session.messages if m.role == "assistant" for s in split_sentences([m.content])]
+    scripts = frozenset(k for text in users for k, v in script_letters(text).items() if v and k != "other")
+    if decision.verdict != "generate":  # authored replies are checked for safety, not for shape
+        said, scripts = [], frozenset()
+    return CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language),
+                        constraints=decision.constraints, user_text=intake.text, cues=frozenset(cues), said=said,
+                        prompt=decision.system_prompt, scripts=scripts, language=intake.language)
+
+
+
 @dataclass(frozen=True)
 class _Note:
     verdict: str
     explanation: str
 
 
-def _model_messages(session: Session, intake: IntakeResult, decision: PolicyDecision) -> list[Message]:
+def _model_messages(session: Session, intake: IntakeResult, decision: PolicyDecision,
+                    shown: str = "whole") -> list[Message]:
     history: list[Message] = []
     budget = HISTORY_CHARS
-    for message in reversed(session.messages[-HISTORY_MESSAGES:]):
+    recent = session.messages[-HISTORY_MESSAGES:]
+    if shown == "person_only":
+        recent = [m for m in recent if m.role == "user"]
+    for message in reversed(recent):
         budget -= len(message.content)
         if budget < 0:
             break
@@ -265,16 +309,81 @@ def _generate(
     if decision.verdict == "fixed_reply":
         sentences = iter(split_sentences([decision.fixed_reply or ""]))
         return sentences, None, _Note("skipped", "fixed reply; the model was not asked")
-    messages = _model_messages(session, intake, decision)
+    messages = _model_messages(session, intake, decision, parts.model_history)
 
     def regenerate(rule: str, said: str) -> Iterator[str]:
         again = [*messages, *([Message("assistant", said.strip())] if said.strip() else []),
                  Message("system", f"Rule: {rule} {'Continue your reply' if said.strip() else 'Write your reply again'} "
                                    "following this rule, without repeating yourself.")]
-        return _restored(split_sentences(parts.backend.generate(again, parts.options)), session, intake)
+        return _Timed(lambda stop: _restored(split_sentences(_until(parts.backend.generate(again, parts.options), stop)),
+                                             session, intake))
 
-    tokens = parts.backend.generate(messages, parts.options)
-    return _restored(split_sentences(tokens), session, intake), regenerate, _Note("generated", f"model {parts.backend.spec}")
+    sentences = _Timed(lambda stop: _restored(split_sentences(_until(parts.backend.generate(messages, parts.options), stop)),
+                                              session, intake))
+    return sentences, regenerate, _Note("generated", f"model {parts.backend.spec}")
+
+
+def _until(tokens: Iterable[str], stop: threading.Event) -> Iterator[str]:
+    """The model's tokens until `stop` is set (the time limit passed, or the reply was cut short)."""
+    for token in tokens:
+        if stop.is_set():
+            break
+        yield token
+    close = getattr(tokens, "close", None)
+    if close:
+        close()
+
+
+class _Timed:
+    """The model's sentences, made in a thread so that waiting for the next one can end at a time
+    limit: a model that stalls, or is still writing when time is up, ends the reply at the last
+    whole sentence (the part-written one is never shown). Errors from the model arrive as raised."""
+
+    _DONE = object()
+
+    def __init__(self, make: Callable[[threading.Event], Iterator[str]]) -> None:
+        self._make = make
+        self._stop = threading.Event()
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.deadline: float | None = None
+        self.timed_out = False
+
+    def _pump(self) -> None:
+        try:
+            for sentence in self._make(self._stop):
+                if self._stop.is_set():
+                    break
+                self._queue.put(sentence)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            self._queue.put(exc)
+        finally:
+            self._queue.put(self._DONE)
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._pump, name="typingcure-generate", daemon=True)
+            self._thread.start()
+        if self._stop.is_set():
+            raise StopIteration
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        try:
+            item = self._queue.get(timeout=max(left, 0.0) if left is not None else None)
+        except queue.Empty:
+            self.timed_out = True
+            self.close()
+            raise StopIteration from None
+        if item is self._DONE:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 def _restored(sentences: Iterator[str], session: Session, intake: IntakeResult) -> Iterator[str]:
@@ -285,6 +394,8 @@ def _restored(sentences: Iterator[str], session: Session, intake: IntakeResult) 
 
 
 QUESTION_MARKS = ("?", "？", "؟")
+# Checks that shape a reply rather than keep it safe: no "a safety check changed this" note for them.
+SHAPING = ("role_length", "one_question", "repetition", "prompt_echo", "wrong_script", "time_limit", "authored")
 
 
 def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
@@ -310,17 +421,24 @@ def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
 
 def _check_and_release(
     sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None,
-    regenerate: Regenerate | None = None, *, one_question: bool = False,
+    regenerate: Regenerate | None = None, *, one_question: bool = False, seconds: float | None = None,
 ) -> tuple[list[str], list[CheckResult], float]:
     """Release each sentence once the guards pass it; ask the model again once when a guard names a
     rule, and replace if the rule is broken twice. With `one_question` (a fixed question follows),
     questions are held back so the person is asked one thing at a time.
+    After `seconds` the model's reply ends at the last whole sentence (asking again included).
     Returns (released, non-pass checks, ms in guards)."""
     released: list[str] = []
     checks: list[CheckResult] = []
     guard_ms = 0.0
     asked_again = False
     current = sentences
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+    def timed(sentences: Iterator[str]) -> Iterator[str]:
+        if isinstance(sentences, _Timed):
+            sentences.deadline = deadline
+        return sentences
 
     def emit(text: str) -> None:
         if one_question:
@@ -333,12 +451,13 @@ def _check_and_release(
         if text.strip() and (not released or released[-1].strip() != text.strip()):  # repeated repairs say it once
             piece = text + ("" if text.endswith((" ", "\n")) else " ")
             released.append(piece)
+            ctx.said.append(text.strip())  # a sentence is said once per conversation, this reply included
             release(piece)
 
     try:
         while True:
             rule: str | None = None
-            for sentence in current:
+            for sentence in timed(current):
                 if not sentence.strip():
                     continue
                 if limit is not None and len(released) >= limit:
@@ -368,6 +487,11 @@ def _check_and_release(
                 emit(text)
                 if action == "stop":
                     break
+            if isinstance(current, _Timed) and current.timed_out:
+                checks.append(CheckResult(guard="time_limit", verdict="repair", original="", released="",
+                                          explanation=f"the model was still writing after {seconds:g} s, so the reply "
+                                          "ends at the last whole sentence"))
+                break
             if rule is None:
                 break
             asked_again = True
@@ -382,6 +506,25 @@ def _check_and_release(
     finally:
         _close(current)
     return released, checks, guard_ms
+
+
+def _authored_instead(
+    session: Session, intake: IntakeResult, decision: PolicyDecision, ctx: CheckContext, checks: list[CheckResult],
+    release: Release,
+) -> tuple[list[str], list[CheckResult]]:
+    """Nothing the model wrote could be shown (it stalled, was too slow, or every sentence was dropped):
+    an authored listening reply in the person's language takes its place, and /why says so."""
+    parts = compose_parts(intake.language, intake.script)
+    said = [m.content for m in session.messages if m.role == "assistant"]
+    text = (listening_reply(intake.text, parts, said=said, question=not decision.follow_up)
+            if parts.can_listen else ctx.replies["backend_failed"])
+    why = ("the model wrote nothing that could be shown in time" if any(c.guard == "time_limit" for c in checks)
+           else "nothing the model wrote could be shown")
+    checks = [*checks, CheckResult(guard="authored", verdict="replace", original="", released=text,
+                                   explanation=f"{why}; an authored reply in the person's language instead")]
+    piece = text + " "
+    release(piece)
+    return [piece], checks
 
 
 def _close(sentences: Iterator[str]) -> None:
@@ -414,8 +557,11 @@ def _deliver(
         release(decision.follow_up)
     reply = "".join(pieces).strip()
     notes = list(decision.notes)
-    if any(c.guard not in ("role_length", "one_question") for c in checks):  # shaping, not safety
+    if any(c.guard not in SHAPING for c in checks):
         notes.append("A safety check changed part of this reply; /why shows what and why.")
+    if any(c.guard == "authored" for c in checks):
+        notes.append("The model gave nothing I could use in time, so I answered with words written in advance; "
+                     "/why shows more.")
     if risk.failed:
         notes.append("Risk assessment failed this turn, so I answered carefully.")
     strong = getattr(parts.backend, "languages", None)

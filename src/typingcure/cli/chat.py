@@ -35,6 +35,9 @@ while this window is open: nothing is written to disk, so there is nothing to de
 Its safety checks do not depend on the model: /why shows what they decided and why."""
 
 
+TYPING = "typing…"
+
+
 class ChatUI:
     """Plain text when piped; in a terminal, Rich panels for the care card and a table for /why."""
 
@@ -174,9 +177,22 @@ class ChatUI:
             self.block("Checked services for your country", resource_lines(None, care_card(self.session.profile.country)))
 
     def turn(self, text: str) -> None:
-        if self.interactive:
-            click.echo("typingcure › ", nl=False)
-        turn = run_turn(self.session, text, self.parts, on_release=lambda piece: click.echo(piece, nl=False))
+        typing = self.interactive  # "typing…" from the moment the message is sent, until the first sentence
+        if typing:
+            click.echo("typingcure › " + click.style(TYPING, dim=True), nl=False)
+
+        def release(piece: str) -> None:
+            nonlocal typing
+            if typing:
+                click.echo("\r\x1b[Ktypingcure › ", nl=False)
+                typing = False
+            click.echo(piece, nl=False)
+
+        try:
+            turn = run_turn(self.session, text, self.parts, on_release=release)
+        finally:
+            if typing:
+                click.echo("\r\x1b[Ktypingcure › ", nl=False)
         click.echo("" if turn.reply else "(saved quietly)")
         if turn.decision.resources:
             self.say("")

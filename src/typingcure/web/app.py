@@ -395,12 +395,20 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     # -- settings and privacy --------------------------------------------------------------------------
 
+    def model_choices() -> list[tuple[str, str]]:
+        """Installed and pulled models, and what an Ollama server on this machine serves (if any)."""
+        from ..backends.catalogue import installed_models
+        from ..backends.ollama import ollama_models
+
+        found = [(m.spec, f"{m.name} ({m.note})") for m in installed_models()]
+        return found + [(f"ollama:{name}", f"{name} (Ollama, not marked capable)") for name in ollama_models()]
+
     def settings_view(message: str | None = None, status: int = 200) -> Response:
         conversations = [{"id": c.id, "turns": c.turns, "role": c.role, "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
                          for c in state.store.conversations()] if state.store is not None else []
         return render("settings.html", status, title=ui_strings()["settings"], profile=state.profile, backend=state.backend,
                       languages=sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]), kept=kept_text(),
-                      conversations=conversations, message=message)
+                      conversations=conversations, message=message, models=model_choices())
 
     @app.get("/settings", response_class=HTMLResponse)
     async def settings_page() -> Response:

@@ -27,23 +27,31 @@
     button.disabled = true;
     var data = new FormData(form);
     bubble("you", form.dataset.you, box.value);
+    // "typing…" from the moment the message is sent, until the first checked sentence arrives.
+    var reply = bubble("bot typing", form.dataset.bot, form.dataset.typing || "…");
+    var waiting = reply.parentNode;
+    waiting.setAttribute("aria-live", "polite");
+    function started() {
+      if (waiting.classList.contains("typing")) { waiting.classList.remove("typing"); reply.textContent = ""; }
+    }
     fetch(form.action, {method: "POST", body: data, headers: {"Accept": "application/json"}, credentials: "same-origin"})
       .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
       .then(function (res) {
-        if (!res.ok) { bubble("bot", form.dataset.bot, res.body.error || "Something went wrong."); button.disabled = false; return; }
+        if (!res.ok) { started(); reply.textContent = res.body.error || "Something went wrong."; button.disabled = false; return; }
         box.value = "";
         form.querySelector("input[name=nonce]").value = res.body.next_nonce;
-        var reply = bubble("bot", form.dataset.bot, "");
         var stream = new EventSource(res.body.stream);
-        stream.addEventListener("sentence", function (e) { reply.textContent += JSON.parse(e.data); });
+        stream.addEventListener("sentence", function (e) { started(); reply.textContent += JSON.parse(e.data); });
         stream.addEventListener("done", function (e) {
+          started();
+          if (!reply.textContent) waiting.remove();  // a journal that stays quiet
           var extra = document.createElement("div");
           extra.innerHTML = JSON.parse(e.data);  // server-rendered and escaped
           list.appendChild(extra);
           stream.close(); button.disabled = false; box.focus();
         });
-        stream.addEventListener("error", function () { stream.close(); button.disabled = false; });
+        stream.addEventListener("error", function () { started(); stream.close(); button.disabled = false; });
       })
-      .catch(function () { button.disabled = false; });
+      .catch(function () { started(); button.disabled = false; });
   });
 })();
