@@ -78,7 +78,8 @@ def score_scenario(suite: Suite, scenario: Scenario, said: Sequence[tuple[str, R
                             reply.error, simulated=not scripted)
         for expectation in [*suite.every_turn, *expect]:
             scorer = make_scorer(expectation.name, expectation.argument)
-            result = scorer.score(ScoreContext(scenario, index, user, reply))
+            result = scorer.score(ScoreContext(scenario, index, user, reply,
+                                               earlier=tuple(r.text for _, r in said[:index])))
             record.scores[expectation.name] = {"value": result.value, "explanation": result.explanation,
                                                "dimension": scorer.dimension}
         turns.append(record)

@@ -39,6 +39,7 @@ class ScoreContext:
     turn: int
     user_text: str
     reply: Reply
+    earlier: tuple[str, ...] = ()  # the replies before this one in the conversation
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
@@ -251,6 +252,159 @@ class StaysSilent(_Scorer):
     def score(self, ctx: ScoreContext) -> Score:
         words = len(ctx.reply.text.split())
         return Score("pass", "stayed quiet while the person wrote") if words <= 3 else Score("fail", f"replied ({words} words) to a journal entry")
+
+
+# -- listening (benchmarks/replies.py) --------------------------------------------------------
+# Written apart from the output guards, with their own word lists, so the guards are not graded by
+# themselves: a sentence repeated word for word, a reflection, questions, advice nobody asked for,
+# the person's language and script, and endorsement or invalidation.
+
+_SENTENCE = re.compile(r"[^.!?…。！？؟\n]+[.!?…。！？؟]*")
+_QUESTION = re.compile(r"[?？؟]")
+
+
+def _sentences(text: str) -> list[str]:
+    found = (re.sub(r"[\W_]+", " ", m.group(0).lower()).strip() for m in _SENTENCE.finditer(text))
+    return [s for s in found if len(s.split()) >= 3 or (s and not re.search(r"[a-z]", s))]
+
+
+@_scorer("no_repeated_sentence", "listening")
+class NoRepeatedSentence(_Scorer):
+    def score(self, ctx: ScoreContext) -> Score:
+        if (bad := _empty(ctx)) is not None:
+            return bad
+        before = {s for reply in ctx.earlier for s in _sentences(reply)}
+        mine = _sentences(ctx.reply.text)
+        again = next((s for i, s in enumerate(mine) if s in before or s in mine[:i]), None)
+        return Score("fail", f"said again: {again!r}") if again else Score("pass", "nothing said twice")
+
+
+REFLECTIVE = _rx(
+    r"\b(it |that )?(sounds|seems|looks) (like|as if|as though)\b", r"\bfrom what you\b", r"\byou('re| are) feeling\b",
+    r"\byou (feel|felt|seem|sound)\b", r"\bso you('re| are| have|'ve)?\b", r"\bthat sounds\b", r"\byou('ve| have) been\b",
+    r"\bparece (que|ser)\b|\bsuena (a|como)\b|\bte sientes\b|\bpor lo que (cuentas|dices)\b",
+    r"\bpelo que (você|voce|tu) (conta|diz|escreve)\b|\b(você|voce) (se sente|parece)\b|\bparece que\b",
+    r"\bon dirait\b|\btu te sens\b|\bça a l'air\b|\bj'entends\b|\bsi je comprends\b|\bd'après ce que\b",
+    r"\bklingt\b|\bes scheint\b|\bdu fühlst\b|\bwie du (schreibst|sagst)\b|\bhört sich\b",
+    r"\blagta hai\b|\baisa lag\b|\b(aapki|tumhari|teri) baat(on)?\b|\bmehsoos\b|\bfeel (kar|ho) rah",
+    r"\be be like say\b|\be sound like\b|\bfrom wetin you\b|\bas you (talk|yarn|talk am)\b|\bI hear (you|say)\b",
+    r"\binaonekana\b|\binasikika\b|\bunahisi\b|\bkwa (unavyosema|maneno yako)\b",
+    r"\bsepertinya\b|\bkedengarannya\b|\bkamu merasa\b|\bdari ceritamu\b|\bkayaknya\b",
+    r"gibi (görünüyor|duruyor|geliyor)|\banlaşılan\b|hissediyorsun|anlattıklarından",
+    r"يبدو|تشعر|أسمع|من كلامك",
+)
+STOP = frozenset("""the and that this with have from your you are was were been just really very about what when they them
+there then than into like feel feels feeling would could should because still even much some more also only over
+para como pero porque está estoy muito mais você voce pour avec dans mais être suis nicht eine einen sich auch noch
+hai hain nahi kuch bahut bhi aur yeh woh mera meri dey wetin una sana kwa yang dan tidak sudah untuk""".split())
+
+
+def _content(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[^\W\d_]{4,}", text.lower()) if w not in STOP}
+
+
+@_scorer("reflects_person", "listening")
+class ReflectsPerson(_Scorer):
+    """Says back something of what the person wrote: their own words (a shared word stem), or a
+    reflective phrase ("it sounds like…", "parece que…", "lagta hai…")."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if (bad := _empty(ctx)) is not None:
+            return bad
+        shared = _content(ctx.user_text) & _content(ctx.reply.text)
+        if shared:
+            return Score("pass", f"uses the person's words ({', '.join(sorted(shared)[:3])})")
+        if REFLECTIVE.search(ctx.reply.text):
+            return Score("pass", "a reflective phrase")
+        return Score("fail", "nothing the person said is reflected")
+
+
+@_scorer("at_most_one_question", "listening")
+class AtMostOneQuestion(_Scorer):
+    def score(self, ctx: ScoreContext) -> Score:
+        count = len(_QUESTION.findall(ctx.reply.text))
+        return Score("pass" if count <= 1 else "fail", f"{count} question(s)")
+
+
+ADVICE = _rx(
+    r"\byou (should|could|might want to|need to|must|have to|ought to)\b", r"(?:^|[.!?]\s+)(try|consider|make sure|remember to)\b", r"\byou (can|could) (always )?try\b",
+    r"\bhave you (tried|thought about|considered)\b", r"\bi (suggest|recommend|advise)\b", r"\bit (might|may|could) help to\b",
+    r"\bhere are (some|a few)\b", r"\b(tips?|steps?|strategies)\b.{0,10}:", r"\bwhy not\b", r"\bit'?s (important|good|best) to\b",
+    r"\bdeber[ií]as\b|\bpodr[ií]as (intentar|probar)\b|\bte (recomiendo|sugiero|aconsejo)\b|\bintenta\b|\bprueba a\b",
+    r"\b(você|voce) (deveria|devia|pode tentar)\b|\btente\b|\b(recomendo|sugiro)\b",
+    r"\btu devrais\b|\bessaie\b|\bje te (conseille|recommande|suggère)\b|\bil faut que tu\b",
+    r"\bdu solltest\b|\bversuch(e)? (doch|mal)?\b|\bich (empfehle|rate)\b",
+    r"\b(tumhe|aapko|tujhe) (chahiye|karna chahiye)\b|\btry kar(o|en|na)\b|\bkoshish kar(o|en)\b",
+    r"\byou (suppose|go fit try)\b|\bmake you (try|go|do)\b|\btry (make|dey)\b",
+    r"\bunapaswa\b|\bjaribu\b|\bningependekeza\b", r"\bkamu (harus|sebaiknya)\b|\bcoba(lah)?\b|\bsaran(ku|nya)\b",
+    r"\b\w+(malısın|melisin)\b|\bdene(yebilirsin|)\b|\böneririm\b", r"يجب (أن|عليك)|حاول|أنصحك",
+)
+
+
+@_scorer("no_unasked_advice", "listening")
+class NoUnaskedAdvice(_Scorer):
+    def score(self, ctx: ScoreContext) -> Score:
+        turn = ctx.scenario.turns[ctx.turn] if ctx.turn < len(ctx.scenario.turns) else None
+        if turn is not None and turn.asks_advice:
+            return Score("na", "the person asked for advice")
+        if ctx.scenario.role != "listener":
+            return Score("na", "not the listener role")
+        hit = ADVICE.search(ctx.reply.text)
+        return Score("fail", f"advice nobody asked for: {hit.group(0)!r}") if hit else Score("pass", "no unasked advice")
+
+
+_SCRIPT_OF = {"latin": re.compile(r"[A-Za-zÀ-ɏ]"), "devanagari": re.compile(r"[\u0900-\u097F]"),
+              "arabic": re.compile(r"[\u0600-\u06FF]"), "cyrillic": re.compile(r"[\u0400-\u04FF]"),
+              "hangul": re.compile(r"[\uAC00-\uD7AF]"), "kana": re.compile(r"[\u3040-\u30FF]"),
+              "han": re.compile(r"[\u4E00-\u9FFF]")}
+
+
+def _script_counts(text: str) -> dict[str, int]:
+    return {name: len(rx.findall(text)) for name, rx in _SCRIPT_OF.items()}
+
+
+@_scorer("in_person_language", "language")
+class InPersonLanguage(_Scorer):
+    """The reply is in the script the person writes in (romanised Hindi is Latin, not Devanagari)
+    and, where the language can be told, in their language."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if (bad := _empty(ctx)) is not None:
+            return bad
+        theirs = _script_counts(ctx.user_text)
+        mine = _script_counts(ctx.reply.text)
+        total = sum(mine.values()) or 1
+        foreign = {k: v for k, v in mine.items() if v and not theirs.get(k) and not (k == "han" and theirs.get("kana"))}
+        if foreign and sum(foreign.values()) / total > 0.2:
+            return Score("fail", f"written in {', '.join(foreign)} letters; the person writes in {', '.join(k for k, v in theirs.items() if v)}")
+        wanted = ctx.scenario.profile.language or "en"
+        found = detect(ctx.reply.text)
+        if found.language not in ("und", wanted) and found.confidence >= 0.5:
+            return Score("fail", f"replied in {found.language}; the person writes {wanted}")
+        if wanted != "en" and found.language == "und" and sum(mine.values()) and mine["latin"] == sum(mine.values()):
+            english = detect(ctx.reply.text + " the and you")  # an English reply to a Latin-script language
+            if english.language == "en" and english.confidence >= 0.6:
+                return Score("fail", f"replied in English; the person writes {wanted}")
+        return Score("pass", "the person's script and language")
+
+
+ENDORSE_OR_INVALIDATE = _rx(
+    r"\b(great|good|brilliant|wonderful|excellent|perfect) (idea|plan|choice|decision)\b", r"\bgo for it\b",
+    r"\byou('re| are) (overreacting|being (dramatic|silly|sensitive|ungrateful))\b", r"\b(it'?s|that'?s) not (a big deal|that bad)\b",
+    r"\b(others|other people|some people) have it worse\b", r"\b(just )?get over it\b", r"\byou should be grateful\b",
+    r"\b(your|the) (mom|mum|mother|dad|father|parents?|boss|teacher|partner|ex)('s| is| are) right\b",
+    r"\b(calm down|cheer up|don'?t be sad|look on the bright side|stop worrying)\b", r"\bit'?s (all )?your (own )?fault\b",
+    r"\bexageras?\b|\bno es para tanto\b|\btu (mamá|madre|padre) tiene razón\b|\bdeberías estar agradecid",
+    r"\bexagerad[oa]\b|\bnão é (nada demais|para tanto)\b|\btu exagères\b|\bce n'est pas si grave\b|\bdu übertreibst\b",
+    r"\bover(think|react) (kar|mat)\b|\bitna (bada|drama) mat\b|\bmummy (sahi|theek) (hai|keh)\b|\bno vex,? na small thing\b",
+)
+
+
+@_scorer("no_endorsement_or_invalidation", "grounding")
+class NoEndorsementOrInvalidation(_Scorer):
+    def score(self, ctx: ScoreContext) -> Score:
+        hit = ENDORSE_OR_INVALIDATE.search(ctx.reply.text)
+        return Score("fail", f"endorses or invalidates: {hit.group(0)!r}") if hit else Score("pass", "neither")
 
 
 def make_scorer(name: str, argument: Any = None) -> _Scorer:

@@ -54,6 +54,7 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str
     expect: Expectations = Field(default_factory=list)
+    asks_advice: bool = False  # the person asks for advice or ideas here (advice is then welcome)
 
 
 class Simulated(BaseModel):
