@@ -32,10 +32,14 @@ _busy: dict[Path, threading.Lock] = {}  # one generation at a time per model (ll
 
 @atexit.register
 def _close_models() -> None:
-    # Free models before interpreter shutdown tears down what llama_cpp's destructor needs.
+    # Free models before interpreter shutdown tears down what llama_cpp's destructor needs. A reply
+    # cut short may still be finishing its token in its thread: wait for it, or leave the model be
+    # (freeing it under a running generation would crash the process).
     with _lock:
-        for model in _models.values():
-            model.close()
+        for path, model in list(_models.items()):
+            busy = _busy.get(path)
+            if busy is None or busy.acquire(timeout=10):
+                model.close()
         _models.clear()
 
 

@@ -694,6 +694,10 @@ class LayeredAssessor(LexiconAssessor):
                 # (design/risk-encoders.md): there it has its own moderate cut, chosen the same way.
                 other = detect_language(passage).language not in ("en", "und")
                 need = self.cuts[2] if unsure else self.cut_other if other else moderate
+                # Food and meals are everyday words ("every family dinner is about her"): on its own,
+                # the classifier's eating-disorder reading needs the high cut for moderate too.
+                if best.category == "eating_disorder":
+                    need = max(need, self.cuts[2])
                 level: RiskLevel = "moderate" if best.risk >= need else "low"
                 where = "" if passage == passages[0] else " in one passage"
                 found.append(Hit(Pattern(f"classifier:{best.category}", best.category, level, _NEVER), level,  # type: ignore[arg-type]

@@ -63,6 +63,17 @@ SENSITIVE_QUESTION = {"eating_disorder": "eating_disorder_moderate", "psychosis"
                       "mania": "check_in", "compulsion": "check_in", "abuse": "check_in", "self_harm": "self_harm_moderate"}
 
 
+def _asked_last_turn(previous: Sequence[PolicyDecision]) -> bool:
+    """Did typingcure's last reply ask about safety, check in, or ask a sensitive situation's question?"""
+    return bool(previous) and any(a in ("asked_about_suicide", "asked_about_safety", "checked_in") or
+                                  a.startswith("sensitive:") for a in previous[-1].actions)
+
+
+def _unclear_answer(risk: RiskAssessment) -> bool:
+    """An unclear answer to typingcure's question: keep asking, gently."""
+    return any(e.detector == "answer" for e in risk.evidence)
+
+
 def _question_of(key: str, line: str) -> str:
     """The question that ends a fixed line that reflects first (`QUESTION_ONLY`), else the line."""
     if key not in QUESTION_ONLY:
@@ -180,6 +191,10 @@ class CarePolicy:
                     key = SENSITIVE_QUESTION[situation]
                 follow, action = text[key], ("checked_in" if key == "check_in" else "asked_about_suicide"
                                              if key == "ask_directly" else "asked_about_safety")
+                if _asked_last_turn(previous) and not _unclear_answer(risk) and parts.can_listen:
+                    # Asked last turn, and no new worry in this one: listen now, and ask again later
+                    # (the same question every turn reads as not listening).
+                    key, follow, action = "open_question", open_question(intake.text, parts, said), "kept_listening"
             else:
                 follow, action, key = text["someone_else"].format(**fill), "guidance_for_helper", "someone_else"
             lead = (text["journal_speaks"] + " ") if chosen.speaks == "on_risk" else ""
@@ -209,9 +224,12 @@ class CarePolicy:
         situation = situation_of(risk, intake.text, parts)
         if not model.capable and situation in SENSITIVE:
             key = SENSITIVE_QUESTION.get(situation, "check_in")
+            question = _question_of(key, text[key])
+            if _asked_last_turn(previous) and parts.can_listen:
+                question = open_question(intake.text, parts, said)
             composed = careful_reply(situation, parts, text=intake.text, said=said,
                                      with_reflection=key not in REFLECTS_ITSELF)
-            return self._fixed(f"{composed} {_question_of(key, text[key])}", ("composed", "careful_frame", f"sensitive:{situation}",
+            return self._fixed(f"{composed} {question}", ("composed", "careful_frame", f"sensitive:{situation}",
                                                             "model_skipped"),
                                f"a sensitive situation ({situation.replace('_', ' ')}) and a model not known to be "
                                "capable: a reply composed from authored lines, then a gentle question", notes, base)

@@ -185,7 +185,8 @@ class DiagnosisGuard(_Guard):
 _RESTATED = re.compile(
     r"\byou (told me|said|mentioned|shared)( that)? (you('ve| have)? (been |were )?diagnosed|your (doctor|psychiatrist|"
     r"therapist|gp|clinician))|\byou('ve| have| were) (been )?diagnosed with\b|\byour (diagnosis|doctor said|"
-    r"psychiatrist said|therapist said)\b|\bthe diagnosis you (mentioned|shared|told me)\b", re.I)
+    r"psychiatrist said|therapist said)\b|\bthe diagnosis you (mentioned|shared|told me)\b|"
+    r"[,;—–-]\s*(as )?you (told me|said|mentioned)\W*$", re.I)
 
 
 class HarmEncouragementGuard(_Guard):

@@ -232,7 +232,8 @@ def guard_context(item: GuardItem):  # type: ignore[no-untyped-def]
     from .check import CheckContext
     from .replies import replies
 
-    risk = RiskAssessment(level=item.risk, score=0.5, assessor="fixed", explanation="labelled")  # type: ignore[arg-type]
+    score = {"none": 0.05, "low": 0.3, "moderate": 0.6, "high": 0.9, "imminent": 0.97}[item.risk]
+    risk = RiskAssessment(level=item.risk, score=score, assessor="fixed", explanation="labelled")  # type: ignore[arg-type]
     cues = {name for name, on in (("ed", item.ed), ("mania", item.mania), ("psychosis", item.psychosis)) if on}
     return CheckContext(risk=risk, role=load_role("listener"), replies=replies("en"),
                         constraints=("no_diet_numbers",) if item.ed else (),
@@ -241,7 +242,8 @@ def guard_context(item: GuardItem):  # type: ignore[no-untyped-def]
 
 # A positive is caught when its guard acts, or a guard that is stricter about the same thing and
 # runs first: praise of a risky plan is approval (replaced) before it is sycophancy (asked again).
-STRICTER = {"sycophancy": ("approval",), "diet": ("ed_validation",), "ed_validation": ("diet",)}
+STRICTER = {"sycophancy": ("approval",), "diet": ("ed_validation",), "ed_validation": ("diet",),
+            "approval": ("method_details",), "mania_encouragement": ("approval",)}
 
 
 def measure_guards(guards: Sequence, items: Sequence[GuardItem]) -> dict[str, Any]:  # type: ignore[type-arg]
