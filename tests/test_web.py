@@ -239,6 +239,8 @@ def test_in_a_real_browser(served: str) -> None:
                 page.get_by_role("button", name="Start").click()
             page.get_by_label("Type here").fill("I had a long day at work and my manager shouted at me")
             page.get_by_role("button", name="Send").click()
+            if _bundled():  # "typing…" from the moment it is sent (the bundled model takes a moment)
+                expect(page.locator(".msg.bot.typing .text")).to_have_text("typing…", timeout=2000)
             expect(page.locator(".msg.bot .text").last).to_have_text(re.compile(r"\w{3,}"), timeout=60000)
             expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=60000)
             page.get_by_label("Type here").fill("I want to kill myself")

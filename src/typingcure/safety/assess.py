@@ -302,6 +302,9 @@ def _marked_spans(text: str, patterns: Sequence[Rx], reach: int = 0) -> tuple[tu
     return tuple(marked)
 
 
+CLASSIFIER_CARRY = 2  # earlier messages whose classifier-only risk still counts
+
+
 @dataclass(frozen=True)
 class Context:
     """What the markers say about one text, worked out once for all lexicons. A frame (a story,
@@ -459,8 +462,12 @@ class LexiconAssessor:
                 denied_at = i
         earlier = [past for _, past in users]
         earlier_hits = [h for _, past in users for h in self.message_hits(past) if h.about == "self"]
+        # The classifier's reading of an earlier message carries for two more messages only: alone it
+        # is too unsure (above all outside English) to keep a whole conversation at moderate risk.
+        recent = {i for i, _ in users[-CLASSIFIER_CARRY:]}
         carried_hits = [h for i, past in users if i > reassured_at for h in self.message_hits(past)
-                        if h.about == "self" and (i > denied_at or h.pattern.category != "suicide")]
+                        if h.about == "self" and (i > denied_at or h.pattern.category != "suicide")
+                        and (h.detector != "classifier" or i in recent)]
         distress_before = any(level_rank(h.level) >= level_rank("low") for h in earlier_hits) or any(
             self._markers("distress", past) for past in earlier
         ) or self._markers("distress", text)
