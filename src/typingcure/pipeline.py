@@ -98,8 +98,9 @@ class Parts:
     model: ModelTraits | None = None  # None: from the backend (its `capable` and `languages`)
     reply_seconds: float = 20.0  # the model's reply ends at the last whole sentence after this
     # What the model is shown of the conversation: "whole" (both sides), or "person_only" (the
-    # person's messages: a small model then cannot copy its own earlier replies; design/replies.md).
-    model_history: str = "whole"
+    # person's messages: a small model then cannot copy its own earlier replies). None: the person's
+    # only for a model not known to be capable, both sides for one that is (design/replies.md).
+    model_history: str | None = None
 
     def traits(self) -> ModelTraits:
         if self.model is not None:
@@ -242,7 +243,7 @@ def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session:
     except Exception as exc:  # noqa: BLE001
         if session.role != "listener":
             session.role = "listener"
-        text = replies(intake.language)
+        text = replies(intake.language, intake.script)
         return PolicyDecision(
             verdict="fixed_reply", role="listener", system_prompt="", fixed_reply=text["fallback"],
             actions=("model_skipped",), policy=getattr(policy, "spec", "?"),
@@ -267,7 +268,7 @@ def _check_context(session: Session, intake: IntakeResult, risk: RiskAssessment,
     scripts = frozenset(k for text in users for k, v in script_letters(text).items() if v and k != "other")
     if decision.verdict != "generate":  # authored replies are checked for safety, not for shape
         said, scripts = [], frozenset()
-    return CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language),
+    return CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language, intake.script),
                         constraints=decision.constraints, user_text=intake.text, cues=frozenset(cues), said=said,
                         prompt=decision.system_prompt, scripts=scripts, language=intake.language)
 
@@ -309,7 +310,8 @@ def _generate(
     if decision.verdict == "fixed_reply":
         sentences = iter(split_sentences([decision.fixed_reply or ""]))
         return sentences, None, _Note("skipped", "fixed reply; the model was not asked")
-    messages = _model_messages(session, intake, decision, parts.model_history)
+    shown = parts.model_history or ("whole" if parts.traits().capable else "person_only")
+    messages = _model_messages(session, intake, decision, shown)
 
     def regenerate(rule: str, said: str) -> Iterator[str]:
         again = [*messages, *([Message("assistant", said.strip())] if said.strip() else []),

@@ -196,7 +196,7 @@ class ChatUI:
         click.echo("" if turn.reply else "(saved quietly)")
         if turn.decision.resources:
             self.say("")
-            self.block(replies(turn.intake.language)["card_title"], resource_lines(turn), "yellow")
+            self.block(replies(turn.intake.language, turn.intake.script)["card_title"], resource_lines(turn), "yellow")
         for note in turn.notes:
             self.say(f"  · {note}")
         self.say("")

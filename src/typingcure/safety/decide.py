@@ -152,7 +152,7 @@ class CarePolicy:
         """`model`: what is known of the model; `said`: typingcure's earlier replies in this
         conversation (a composed reply does not repeat them)."""
         chosen: Role = load_role(role)
-        text = replies(intake.language)
+        text = replies(intake.language, intake.script)
         now = now or datetime.now()
         primary: RiskCategory = risk.categories[0] if risk.categories else "suicide"
         about_self = risk.about == "self"

@@ -20,12 +20,15 @@ def _load(language: str) -> dict[str, str]:
     return {k: " ".join(str(v).split()) for k, v in raw.items() if k != "language"}
 
 
-def replies(language: str) -> dict[str, str]:
-    """All templates for `language`; English fills any gap (tests keep every language complete)."""
+def replies(language: str, script: str | None = None) -> dict[str, str]:
+    """All templates for `language` (romanised Hindi, `hi` in Latin script, has its own file);
+    English fills any gap (tests keep every language complete)."""
     english = _load("en")
     if not english:
         raise ConfigError("replies/en.yaml is missing")
-    return {**english, **_load(language.split("-")[0])}
+    base = language.split("-")[0]
+    latin = _load("hi_latn") if base == "hi" and script == "latin" else {}
+    return {**english, **_load(base), **latin}
 
 
 def available_languages() -> list[str]:

@@ -284,7 +284,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             try:
                 turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", piece)))
                 words = ui_strings(turn.intake.language)
-                extra = env.get_template("card.html").render(t=words, card_title=replies(turn.intake.language)["card_title"],
+                extra = env.get_template("card.html").render(t=words, card_title=replies(turn.intake.language, turn.intake.script)["card_title"],
                                                              **card_context(turn, words))
                 if not turn.reply:
                     extra = f"<p class='muted'>{_escape(words['quiet'])}</p>" + extra
