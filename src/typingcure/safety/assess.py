@@ -705,10 +705,6 @@ class LayeredAssessor(LexiconAssessor):
                 # the classifier's eating-disorder reading needs the high cut for moderate too.
                 if best.category == "eating_disorder":
                     need = max(need, self.cuts[2])
-                # In everyday conversation outside English (benchmarks/replies.py's listening suite)
-                # it read a third to a half of ordinary messages as moderate: alone, there, it says low.
-                if other:
-                    need = 1.01
                 level: RiskLevel = "moderate" if best.risk >= need else "low"
                 where = "" if passage == passages[0] else " in one passage"
                 found.append(Hit(Pattern(f"classifier:{best.category}", best.category, level, _NEVER), level,  # type: ignore[arg-type]
