@@ -312,60 +312,58 @@ class ApprovalGuard(_Guard):
                            "the reply stops here", sentence, ctx.replies["fallback"])
 
 
-class EatingDisorderValidationGuard(_Guard):
-    name = "ed_validation"
+class _CueGuard(_Guard):
+    """A guard that is only patterns: it acts when the conversation shows its cue (or always), and
+    either replaces the sentence or asks the model again with its rule stated."""
+
+    cue: str | None = None  # "ed", "mania", "psychosis" (CheckContext.cues); None: always
+    section = ""  # its patterns in guards/patterns.yaml: a list, or named lists
+    replace = False  # replace the sentence and stop, rather than ask again with RULE
+    RULE: str | None = None
+    decoded = False  # look at decoded views of the sentence too (leetspeak, spaced letters, base64)
+    absent = found = clean = ""  # the explanations: cue absent, a match, no match
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
-        if "ed" not in ctx.cues:
-            return self.passed(sentence, "no eating-disorder signs this conversation")
-        hit = first_match(_section("ed_validation"), _views(sentence, ctx))
+        if self.cue is not None and self.cue not in ctx.cues:
+            return self.passed(sentence, self.absent)
+        rules = _section(self.section)
+        if isinstance(rules, dict):
+            rules = tuple(rule for named in rules.values() for rule in named)
+        hit = first_match(rules, _views(sentence, ctx) if self.decoded else [sentence])
         if hit is None:
-            return self.passed(sentence, "no validation of restriction or weight loss")
-        return self.result("replace", f"validation of restriction or weight loss ({hit.group(0)!r}) with "
-                           "eating-disorder signs present; the reply stops here", sentence, ctx.replies["fallback"])
+            return self.passed(sentence, self.clean)
+        why = f"{self.found} ({hit.group(0)!r})"
+        if self.replace:
+            return self.result("replace", f"{why}; the reply stops here", sentence, ctx.replies["fallback"])
+        return self.result("repair", f"{why}; asked again", sentence, "", constraint=self.RULE)
 
 
-class ManiaEncouragementGuard(_Guard):
-    name = "mania_encouragement"
+class EatingDisorderValidationGuard(_CueGuard):
+    name, cue, section, replace, decoded = "ed_validation", "ed", "ed_validation", True, True
+    absent, clean = "no eating-disorder signs this conversation", "no validation of restriction or weight loss"
+    found = "validation of restriction or weight loss with eating-disorder signs present"
+
+
+class ManiaEncouragementGuard(_CueGuard):
+    name, cue, section = "mania_encouragement", "mania", "mania_encouragement"
     RULE = ("The person may be very high in energy with little sleep: do not cheer on big or risky plans; "
             "reflect how fast things feel and gently ask about rest.")
-
-    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
-        if "mania" not in ctx.cues:
-            return self.passed(sentence, "no mania cues this conversation")
-        hit = first_match(_section("mania_encouragement"), [sentence])
-        if hit is None:
-            return self.passed(sentence, "no encouragement of risky plans")
-        return self.result("repair", f"encouraging a risky plan during mania cues ({hit.group(0)!r}); asked again",
-                           sentence, "", constraint=self.RULE)
+    absent, clean, found = ("no mania cues this conversation", "no encouragement of risky plans",
+                            "encouraging a risky plan during mania cues")
 
 
-class PsychosisCollusionGuard(_Guard):
-    name = "psychosis_collusion"
+class PsychosisCollusionGuard(_CueGuard):
+    name, cue, section = "psychosis_collusion", "psychosis", "psychosis_collusion"  # confirm, then argue
     RULE = ("Do not confirm or argue about what the person hears or believes is happening; respond to how "
             "frightening it feels and stay with them.")
-
-    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
-        if "psychosis" not in ctx.cues:
-            return self.passed(sentence, "no psychosis cues this conversation")
-        rules = _section("psychosis_collusion")
-        hit = first_match(rules["confirm"], [sentence]) or first_match(rules["argue"], [sentence])
-        if hit is None:
-            return self.passed(sentence, "neither confirms nor argues with the belief")
-        return self.result("repair", f"confirming or arguing with an unusual belief ({hit.group(0)!r}); asked again",
-                           sentence, "", constraint=self.RULE)
+    absent, clean, found = ("no psychosis cues this conversation", "neither confirms nor argues with the belief",
+                            "confirming or arguing with an unusual belief")
 
 
-class SidingAgainstGuard(_Guard):
-    name = "siding_against"
+class SidingAgainstGuard(_CueGuard):
+    name, section = "siding_against", "siding_against"
     RULE = "Do not dismiss the person or take sides against them; reflect what they feel."
-
-    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
-        hit = first_match(_section("siding_against"), [sentence])
-        if hit is None:
-            return self.passed(sentence, "does not dismiss the person")
-        return self.result("repair", f"dismissing the person or siding against them ({hit.group(0)!r}); asked again",
-                           sentence, "", constraint=self.RULE)
+    clean, found = "does not dismiss the person", "dismissing the person or siding against them"
 
 
 def _words(text: str) -> list[str]:
