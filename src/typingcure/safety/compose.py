@@ -161,14 +161,16 @@ def normalise(sentence: str) -> str:
     return re.sub(r"[\W_]+", " ", sentence.lower()).strip()
 
 
-def _choose(options: Sequence[str], said: Sequence[str], seed: int) -> str:
-    """A line not said yet in this conversation (picked by seed); else the one said longest ago."""
+def _choose(options: Sequence[str], said: Sequence[str], seed: int, spare: Sequence[str] = ()) -> str:
+    """A line not said yet in this conversation (picked by seed); else one of `spare` not said yet
+    (a more general line); else the one said longest ago."""
     if not options:
         return ""
     spoken = [normalise(s) for s in said]
-    fresh = [o for o in options if not any(normalise(o) in s for s in spoken)]
-    if fresh:
-        return fresh[seed % len(fresh)]
+    for pool in (options, spare):
+        fresh = [o for o in pool if not any(normalise(o) in s for s in spoken)]
+        if fresh:
+            return fresh[seed % len(fresh)]
 
     def last_said(option: str) -> int:
         key = normalise(option)
@@ -195,7 +197,8 @@ def careful_reply(situation: str, parts: ComposeParts, *, text: str = "", said: 
     reflect = parts.reflect.get(situation) or parts.reflect.get("distress") or english.reflect["distress"]
     validate = (parts.validate.get(situation) or ()) + (parts.validate.get("any") or ())
     seed = _seed(text, len(said))
-    pieces = [_choose(reflect, said, seed)] if with_reflection else []
+    spare = parts.reflect.get("distress") or english.reflect["distress"]
+    pieces = [_choose(reflect, said, seed, spare)] if with_reflection else []
     pieces.append(_choose(validate or english.validate["any"], said, seed // 7))
     return join(pieces, parts)
 
@@ -222,7 +225,7 @@ def listening_reply(text: str, parts: ComposeParts, *, said: Sequence[str] = (),
         pieces.append(_choose(parts.heard, said, seed))
     situation = listening_situation(text, parts)
     reflect = parts.listen_reflect.get(situation) or parts.listen_reflect.get("general", ())
-    pieces.append(_choose(reflect, said, seed // 3))
+    pieces.append(_choose(reflect, said, seed // 3, parts.listen_reflect.get("general", ())))
     if len(said) % 2 == 1 or not question:  # a validating line every other turn keeps replies short
         pieces.append(_choose(parts.listen_validate, said, seed // 5))
     if question:
