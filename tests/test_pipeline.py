@@ -222,7 +222,7 @@ def test_parts_are_stamped_with_their_specs() -> None:
     assert [g.spec for g in parts.guards] == [
         "method_details", "diet", "ed_validation", "approval", "medication", "diagnosis", "harm_encouragement",
         "sycophancy", "mania_encouragement", "psychosis_collusion", "siding_against", "human_claims", "phone_numbers",
-        "refusal", "role_format", "repetition", "prompt_echo", "wrong_script"]
+        "refusal", "role_format", "repetition", "prompt_echo", "wrong_script", "listening_fit"]
 
 
 def test_a_reply_at_the_length_limit_is_not_marked_as_cut() -> None:

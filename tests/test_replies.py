@@ -349,3 +349,19 @@ def test_settings_offer_ollama_models(ollama: str, tmp_path: Path, home: Path, m
     client = TestClient(create_app(Settings(backend=f"scripted:{script}", history="off"), home=home))
     page = client.get("/settings").text
     assert 'value="ollama:llama3.2:3b"' in page and "local:NAME" in page
+
+
+def test_with_the_bundled_model_a_sentence_that_misreads_or_talks_past_the_person_is_dropped() -> None:
+    backend = ScriptedBackend(["It's great that you're looking for a new place to call home. "
+                               "Please refer to a different page. It sounds like the evenings are the loneliest part."])
+    turn = run_turn(Session(), "i moved here for work and the evenings are so lonely", parts_with(backend))
+    assert "authored_question" in turn.decision.actions
+    assert turn.reply.startswith("It sounds like the evenings are the loneliest part.")
+    assert "great that" not in turn.reply and "refer" not in turn.reply
+    assert len(QUESTION.findall(turn.reply)) == 1  # the authored question follows
+
+
+def test_promises_only_a_person_could_keep_are_corrected() -> None:
+    backend = ScriptedBackend(["I'd love the opportunity to meet you in person someday."], capable=True)
+    turn = run_turn(Session(), "i dont know anyone here", parts_with(backend, model=CAPABLE))
+    assert "in person" not in turn.reply and any(c.guard == "human_claims" for c in turn.checks)

@@ -270,7 +270,8 @@ def _check_context(session: Session, intake: IntakeResult, risk: RiskAssessment,
         said, scripts = [], frozenset()
     return CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language, intake.script),
                         constraints=decision.constraints, user_text=intake.text, cues=frozenset(cues), said=said,
-                        prompt=decision.system_prompt, scripts=scripts, language=intake.language)
+                        prompt=decision.system_prompt, scripts=scripts, language=intake.language,
+                        strict="authored_question" in decision.actions, earlier_user=tuple(users[:-1]))
 
 
 
@@ -397,7 +398,8 @@ def _restored(sentences: Iterator[str], session: Session, intake: IntakeResult) 
 
 QUESTION_MARKS = ("?", "？", "؟")
 # Checks that shape a reply rather than keep it safe: no "a safety check changed this" note for them.
-SHAPING = ("role_length", "one_question", "repetition", "prompt_echo", "wrong_script", "time_limit", "authored")
+SHAPING = ("role_length", "one_question", "repetition", "prompt_echo", "wrong_script", "time_limit", "authored",
+           "listening_fit")
 
 
 def split_sentences(chunks: Iterable[str]) -> Iterator[str]:

@@ -46,6 +46,8 @@ class CheckContext:
     prompt: str = ""
     scripts: frozenset[str] = frozenset()
     language: str = "en"
+    strict: bool = False  # everyday listening with a model not known to be capable: fit is checked too
+    earlier_user: tuple[str, ...] = ()  # the person's earlier messages in this conversation
     cache: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 

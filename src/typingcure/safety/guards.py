@@ -22,6 +22,7 @@ Each guard looks at one sentence and returns a typed CheckResult (design/output-
 | repetition | repair: a sentence typingcure already said in this conversation is dropped |
 | prompt_echo | repair: the model's own instructions, said back, are dropped |
 | wrong_script | repair: hashtags dropped; a sentence in a script or language the person did not use is dropped |
+| listening_fit | repair: with a model not known to be capable, a sentence that misreads or talks past the person is dropped |
 """
 
 from __future__ import annotations
@@ -366,6 +367,35 @@ class SidingAgainstGuard(_CueGuard):
     clean, found = "does not dismiss the person", "dismissing the person or siding against them"
 
 
+_STOP = frozenset("""the and that this with have from your you are was were been just really very about what when they
+them there then than into like feel feels feeling would could should because still even much some more also only
+over here know think want some things something everyone people today""".split())
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
+
+
+class ListeningFitGuard(_Guard):
+    """With a model not known to be capable, everyday listening (`CheckContext.strict`): a sentence
+    that misreads the person ("It's great that you're…" to someone lonely) or talks past them (no
+    word of theirs, and not a reflection) is dropped; an authored line stands in when nothing is left."""
+
+    name = "listening_fit"
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        if not ctx.strict:
+            return self.passed(sentence, "not checked for fit (a capable model, or not everyday listening)")
+        rules = _section("listening")
+        if (hit := first_match(rules["misread"], [sentence])) is not None:
+            return self.result("repair", f"misreads the person ({hit.group(0)!r}); dropped", sentence, "")
+        theirs = _stems(ctx.user_text) | {s for text in ctx.earlier_user[-1:] for s in _stems(text)}
+        if not (_stems(sentence) & theirs) and first_match(rules["opener"], [sentence]) is None:
+            return self.result("repair", "talks past the person (none of their words, not a reflection); dropped",
+                               sentence, "")
+        return self.passed(sentence, "responds to what the person said")
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
@@ -461,7 +491,7 @@ about here there right now today tonight something things much more doing""".spl
 GUARDS = (MethodDetailsGuard, DietGuard, EatingDisorderValidationGuard, ApprovalGuard, MedicationGuard, DiagnosisGuard,
           HarmEncouragementGuard, SycophancyGuard, ManiaEncouragementGuard, PsychosisCollusionGuard, SidingAgainstGuard,
           HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
-          WrongScriptGuard)
+          WrongScriptGuard, ListeningFitGuard)
 DEFAULT_GUARDS = tuple(g.name for g in GUARDS)
 
 for _cls in GUARDS:
