@@ -353,7 +353,7 @@ def test_settings_offer_ollama_models(ollama: str, tmp_path: Path, home: Path, m
 
 def test_with_the_bundled_model_a_sentence_that_misreads_or_talks_past_the_person_is_dropped() -> None:
     backend = ScriptedBackend(["It's great that you're looking for a new place to call home. "
-                               "Please refer to a different page. It sounds like the evenings are the loneliest part."])
+                               "It sounds like the evenings are the loneliest part. Please refer to a different page."])
     turn = run_turn(Session(), "i moved here for work and the evenings are so lonely", parts_with(backend))
     assert "authored_question" in turn.decision.actions
     assert turn.reply.startswith("It sounds like the evenings are the loneliest part.")

@@ -163,7 +163,8 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     limit = (decision.max_sentences or ctx.role.rules.max_sentences) if decision.verdict == "generate" else None  # fixed replies are whole
     one_question = any(mark in decision.follow_up for mark in QUESTION_MARKS) if decision.follow_up else False
     released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate,
-                                                    one_question=one_question, seconds=parts.reply_seconds)
+                                                    one_question=one_question, seconds=parts.reply_seconds,
+                                                    look_at=decision.max_sentences)
     if decision.verdict == "generate" and not released:
         released, checks = _authored_instead(session, intake, decision, ctx, checks, release)
     clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
@@ -426,11 +427,13 @@ def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
 def _check_and_release(
     sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None,
     regenerate: Regenerate | None = None, *, one_question: bool = False, seconds: float | None = None,
+    look_at: int | None = None,
 ) -> tuple[list[str], list[CheckResult], float]:
     """Release each sentence once the guards pass it; ask the model again once when a guard names a
     rule, and replace if the rule is broken twice. With `one_question` (a fixed question follows),
     questions are held back so the person is asked one thing at a time.
-    After `seconds` the model's reply ends at the last whole sentence (asking again included).
+    After `seconds` the model's reply ends at the last whole sentence (asking again included); with
+    `look_at`, no more than that many of the model's sentences are read (kept or dropped).
     Returns (released, non-pass checks, ms in guards)."""
     released: list[str] = []
     checks: list[CheckResult] = []
@@ -438,6 +441,7 @@ def _check_and_release(
     asked_again = False
     current = sentences
     deadline = None if seconds is None else time.monotonic() + seconds
+    read = 0
 
     def timed(sentences: Iterator[str]) -> Iterator[str]:
         if isinstance(sentences, _Timed):
@@ -464,6 +468,9 @@ def _check_and_release(
             for sentence in timed(current):
                 if not sentence.strip():
                     continue
+                read += 1
+                if look_at is not None and read > look_at:
+                    break
                 if limit is not None and len(released) >= limit:
                     checks.append(CheckResult(guard="role_length", verdict="repair", original=sentence, released="",
                                               explanation=f"the {ctx.role.name} role keeps replies to {limit} "
