@@ -60,23 +60,6 @@ def patterns() -> dict[str, Any]:
     return compile_all(raw, "patterns")  # type: ignore[no-any-return]
 
 
-def _section(name: str) -> Any:
-    """A guard's patterns; a section that is not there matches nothing (tests require every one)."""
-    found = patterns().get(name)
-    return found if found is not None else _EMPTY
-
-
-class _Empty(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> Patterns:
-        return ()
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-_EMPTY = _Empty()
-
-
 def first_match(rules: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
     for text in texts:
         for rule in rules:
@@ -299,7 +282,7 @@ class ApprovalGuard(_Guard):
     RULE = "Do not praise or approve the person's plan or choice; reflect what they feel and stay with them."
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
-        rules = _section("approval")
+        rules = patterns()["approval"]
         texts = _views(sentence, ctx)
         hit = first_match(rules["always"], texts)
         if hit is None and (at_least(ctx.risk.level, "low") or ctx.risk.score >= PRAISE_SCORE):
@@ -327,7 +310,7 @@ class _CueGuard(_Guard):
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         if self.cue is not None and self.cue not in ctx.cues:
             return self.passed(sentence, self.absent)
-        rules = _section(self.section)
+        rules = patterns()[self.section]
         if isinstance(rules, dict):
             rules = tuple(rule for named in rules.values() for rule in named)
         hit = first_match(rules, _views(sentence, ctx) if self.decoded else [sentence])
@@ -386,7 +369,7 @@ class ListeningFitGuard(_Guard):
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         if not ctx.strict:
             return self.passed(sentence, "not checked for fit (a capable model, or not everyday listening)")
-        rules = _section("listening")
+        rules = patterns()["listening"]
         if (hit := first_match(rules["misread"], [sentence])) is not None:
             return self.result("repair", f"misreads the person ({hit.group(0)!r}); dropped", sentence, "")
         theirs = _stems(ctx.user_text) | {s for text in ctx.earlier_user[-1:] for s in _stems(text)}
