@@ -22,6 +22,8 @@ from typingcure.safety.decide import LANGUAGE_NAMES
 from typingcure.store import DB_NAME, KEY_NAME
 from typingcure.web.app import create_app
 
+LOCAL = "http://127.0.0.1"  # the app answers only to its own Host
+
 from .conftest import free_port, needs_model, run_cli
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -41,7 +43,7 @@ def tokens(page: str) -> tuple[str, str | None]:
 
 @pytest.fixture
 def client(tmp_path: Path, home: Path) -> TestClient:
-    return TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB"), home=home))
+    return TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB"), home=home), base_url=LOCAL)
 
 
 def send(client: TestClient, text: str, page: str = "/") -> httpx.Response:
@@ -139,7 +141,7 @@ def test_settings_profile_and_plan(client: TestClient) -> None:
 
 def test_history_unlock_export_forget_wipe(tmp_path: Path, home: Path) -> None:
     app = create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home)
-    client = TestClient(app)
+    client = TestClient(app, base_url=LOCAL)
     page = client.get("/").text
     assert "Protect your history" in page and "nobody can recover" in page
     csrf, _ = tokens(page)
@@ -150,7 +152,7 @@ def test_history_unlock_export_forget_wipe(tmp_path: Path, home: Path) -> None:
     exported = client.get("/settings/export?format=json").json()
     assert exported["conversations"][0]["turns"][0]["user_text"] == "a secret worry"
 
-    fresh = TestClient(create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home))  # a restart
+    fresh = TestClient(create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home), base_url=LOCAL)  # a restart
     csrf, _ = tokens(fresh.get("/").text)
     assert "wrong passphrase" in fresh.post("/unlock", data={"csrf": csrf, "passphrase": "nope"}).text
     fresh.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame"})
@@ -165,7 +167,7 @@ def test_history_unlock_export_forget_wipe(tmp_path: Path, home: Path) -> None:
 
 
 def test_idle_locks_the_history(tmp_path: Path, home: Path) -> None:
-    client = TestClient(create_app(Settings(backend=scripted(tmp_path)), home=home, idle_minutes=0.01))
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path)), home=home, idle_minutes=0.01), base_url=LOCAL)
     csrf, _ = tokens(client.get("/").text)
     client.post("/unlock", data={"csrf": csrf, "passphrase": "p", "again": "p"})
     assert "on your mind" in client.get("/").text
@@ -174,7 +176,7 @@ def test_idle_locks_the_history(tmp_path: Path, home: Path) -> None:
 
 
 def test_an_access_token_guards_the_app(tmp_path: Path, home: Path) -> None:
-    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off"), home=home, token="s3cret"))
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off"), home=home, token="s3cret"), base_url=LOCAL)
     assert client.get("/").status_code == 401
     assert client.get("/?token=s3cret").status_code == 200
     assert client.get("/settings").status_code == 200  # the cookie carries it now
@@ -228,8 +230,10 @@ def test_in_a_real_browser(served: str) -> None:
     outside: list[str] = []
     with sync_playwright() as p:
         browser = _browser(p)
+        context = browser.new_context()  # one browser: the unlocked history belongs to it (its session cookie)
         for width, label in ((390, "narrow"), (1280, "wide")):
-            page = browser.new_page(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.set_viewport_size({"width": width, "height": 900})
             page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(served) else None)
             page.goto(served)
             if width == 390:  # the first visit sets up the encrypted history; the server stays unlocked after
@@ -262,7 +266,12 @@ def test_in_a_real_browser(served: str) -> None:
             page.close()
             if width == 390:
                 continue
-            page = browser.new_page(viewport={"width": width, "height": 900})
+            stranger = browser.new_page()  # another browser on this computer sees only the unlock page
+            stranger.goto(f"{served}/settings/export?format=json")
+            assert "manager shouted" not in stranger.content() and stranger.get_by_label("Passphrase").count() == 1
+            stranger.close()
+            page = context.new_page()
+            page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{served}/settings")
             page.get_by_label("I understand everything will be deleted for good").check()
             page.get_by_role("button", name="Wipe everything").click()

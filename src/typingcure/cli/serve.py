@@ -38,7 +38,7 @@ def serve_command(host: str, port: int, token: str | None, backend: str | None, 
     from ..web.app import create_app
 
     settings = load_settings({"backend": backend})
-    app = create_app(settings, home=user_dir(), token=token, idle_minutes=idle_minutes)
+    app = create_app(settings, home=user_dir(), token=token, idle_minutes=idle_minutes, hosts=[host], port=port)
     shown = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
     click.echo(f"typingcure is at {shown}  (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

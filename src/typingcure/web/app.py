@@ -6,32 +6,41 @@
 Server-rendered pages (Jinja2, autoescaped: what people type is shown as text, never run), one
 small script of our own that streams checked sentences over Server-Sent Events, no CDN and no
 third-party assets. The web layer holds no safety logic: every message goes through run_turn().
-Security (design/web.md): CSRF token on every form, strict headers (CSP without inline script, no
-referrer, no framing), an access token when bound beyond loopback, and the history locks again
-after a quiet spell.
+Security (design/web.md): only its own Host and Origin, a session cookie that binds the unlocked
+history to the browser that unlocked it, CSRF token on every form, strict headers (CSP without
+inline script, no referrer, no framing) on every response, an access token when bound beyond
+loopback, unlock guesses slowed and then locked out, and the history locks again after a quiet
+spell, on a timer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+import os
 import queue
+import sys
 import secrets
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Sequence
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Settings
-from ..errors import TypingcureError
+from ..errors import ConfigError, TypingcureError
 from ..pipeline import Parts, Session, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.decide import LANGUAGE_NAMES
@@ -51,12 +60,55 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cache-Control": "no-store",
 }
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+OPEN_PATHS = ("/unlock", "/unlock/skip")        # reachable before this browser has a session
+PUBLIC_PATHS = ("/about", "/healthz")          # reachable by anyone the Host check lets in; they show nothing private
+SESSION_COOKIE = "tc_session"
+STREAM_SECONDS = 180.0   # a reader waits at most this long for a reply to finish
+FREE_GUESSES = 3         # wrong passphrases before each further guess must wait
+LOCKOUT_AFTER = 10       # wrong passphrases before a long lockout
+LOCKOUT_SECONDS = 900.0
+
+
+def guess_delay(failures: int) -> float:
+    """Seconds before the next unlock attempt is heard, after `failures` wrong passphrases in a row:
+    none for the first few (a typo), then doubling to five minutes, and a quarter of an hour after ten."""
+    if failures >= LOCKOUT_AFTER:
+        return LOCKOUT_SECONDS
+    return 0.0 if failures < FREE_GUESSES else min(2.0 ** (failures - FREE_GUESSES), 300.0)
+
+
+def split_host(value: str) -> tuple[str, int | None]:
+    """`127.0.0.1:8000` -> ("127.0.0.1", 8000); `[::1]:8000` -> ("::1", 8000); a bad port -> port -1."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        name, _, port_text = value.partition(":")
+    else:
+        name, port_text = value, ""
+    if not port_text:
+        return name, None
+    return name, int(port_text) if port_text.isdigit() and len(port_text) <= 5 else -1
+
+
+def backend_reach(spec: str) -> str | None:
+    """What a backend spec reaches beyond the built-in and pulled models, in words for a confirmation:
+    an address on the network, or a file on this computer. None when it is one of ours."""
+    kind, _, rest = spec.partition(":")
+    if kind == "openai":
+        return f"sends what you type, with the conversation, to {rest.partition('@')[2] or 'the address in the settings'}"
+    if kind == "scripted" or (kind == "local" and ("/" in rest or "\\" in rest or rest.endswith(".gguf"))):
+        return f"reads the file {rest}"
+    return None
 
 
 @dataclass
 class Page:
     session: Session
     conversation: str | None = None
+    busy: bool = False  # a turn is being answered: one at a time per page
 
 
 @dataclass
@@ -76,6 +128,11 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     profile: Profile = field(default_factory=Profile)
     backend: str = ""
+    sessions: set[str] = field(default_factory=set)   # browsers that unlocked (or chose to keep nothing)
+    failures: int = 0                                  # wrong passphrases in a row
+    next_guess: float = 0.0                            # monotonic time before which a guess is not heard
+    hosts: tuple[str, ...] = LOOPBACK
+    port: int | None = None
 
 
 def _tel(text: str) -> str:
@@ -90,9 +147,15 @@ def _cards(resources: tuple[Resource, ...] | list[dict[str, Any]]) -> list[dict[
     return out
 
 
-def create_app(settings: Settings, *, home: Path, token: str | None = None, idle_minutes: float = 15) -> FastAPI:
+def create_app(settings: Settings, *, home: Path, token: str | None = None, idle_minutes: float = 15,
+               hosts: Sequence[str] = (), port: int | None = None) -> FastAPI:
+    """The app for one person. `hosts` are names it answers to besides 127.0.0.1, localhost and ::1
+    (the address it is bound to); `port`, when given, must be the one in the Host header."""
+    if not isinstance(idle_minutes, (int, float)) or not math.isfinite(idle_minutes) or idle_minutes <= 0:
+        raise ConfigError(f"the idle time must be a number of minutes above 0, not {idle_minutes!r}")
     state = State(settings=settings, home=home, token=token, idle_seconds=idle_minutes * 60,
-                  profile=Profile(country=settings.country, language=settings.language), backend=settings.backend)
+                  profile=Profile(country=settings.country, language=settings.language), backend=settings.backend,
+                  hosts=tuple(dict.fromkeys([*LOOPBACK, *(h.strip("[]").lower() for h in hosts)])), port=port)
     env = Environment(loader=FileSystemLoader(str(files("typingcure.web").joinpath("templates"))),
                       autoescape=select_autoescape(["html"]))
     app = FastAPI(title="typingcure", docs_url=None, redoc_url=None, openapi_url=None)
@@ -158,32 +221,102 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     def lock() -> None:
         if state.store is not None:
             state.store.close()
-        state.store, state.history, state.pages = None, "locked", {}
+        state.store, state.history, state.pages, state.sessions = None, "locked", {}, set()
+
+    def watch(ref: "weakref.ref[State]") -> None:
+        """The idle lock, on a timer: the store is closed when the time is up, not at the next request."""
+        while True:
+            current = ref()
+            if current is None:
+                return
+            interval = min(15.0, max(0.2, current.idle_seconds / 4))
+            with current.lock:
+                if current.history == "open" and time.monotonic() - current.last_seen > current.idle_seconds:
+                    lock()
+            del current
+            time.sleep(interval)
+
+    threading.Thread(target=watch, args=(weakref.ref(state),), daemon=True, name="typingcure-idle-lock").start()
+
+    def host_ok(value: str | None, scheme_port: int = 80) -> bool:
+        if not value:
+            return False
+        name, given = split_host(value)
+        if name not in state.hosts:
+            return False
+        return state.port is None or (given if given is not None else scheme_port) == state.port
+
+    def origin_ok(request: Request) -> bool:
+        """A state-changing request must come from a page of this app (a browser always says where from)."""
+        site, origin = request.headers.get("sec-fetch-site"), request.headers.get("origin")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
+        if origin is None:
+            return True  # not a browser (the session cookie still guards what matters)
+        if origin == "null":  # what a browser sends under Referrer-Policy: no-referrer; its Sec-Fetch-Site says more
+            return site == "same-origin"
+        parts_ = urlsplit(origin)
+        return parts_.scheme in ("http", "https") and host_ok(parts_.netloc, 443 if parts_.scheme == "https" else 80)
+
+    def known(request: Request) -> bool:
+        given = request.cookies.get(SESSION_COOKIE, "")
+        return bool(given) and any(secrets.compare_digest(given.encode("utf-8", "replace"), s.encode()) for s in state.sessions)
+
+    def new_session(response: Response, *, only: bool) -> None:
+        """This browser may now see the history; `only` drops every other browser's session."""
+        value = secrets.token_urlsafe(32)
+        state.sessions = {value} if only else {*state.sessions, value}
+        response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="strict", path="/")
+
+    def secured(response: Response) -> Response:
+        for key, value in HEADERS.items():
+            response.headers[key] = value
+        return response
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
+        # DNS rebinding: a page from another site that points its name at 127.0.0.1 says so in Host.
+        if not host_ok(request.headers.get("host")):
+            return secured(PlainTextResponse(f"This app answers only at http://127.0.0.1:{state.port or 'PORT'}/ "
+                                             "(a page from somewhere else tried to reach it).", status_code=421))
         if state.token is not None:
-            given = request.query_params.get("token") or request.cookies.get("tc_access")
-            if not given or not secrets.compare_digest(given, state.token):
-                return PlainTextResponse("an access token is needed", status_code=401, headers=HEADERS)
+            given = request.query_params.get("token") or request.cookies.get("tc_access") or ""
+            if not given or not secrets.compare_digest(given.encode("utf-8", "replace"), state.token.encode("utf-8")):
+                return secured(PlainTextResponse("an access token is needed", status_code=401))
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_ok(request):
+            return secured(PlainTextResponse("refused: this form was not sent from this app's own page", status_code=403))
         path = request.url.path
+        public = path in PUBLIC_PATHS or path.startswith("/static/")
+        issue = False
         with state.lock:
-            idle = time.monotonic() - state.last_seen
-            if state.history == "open" and idle > state.idle_seconds:
+            if state.history == "open" and time.monotonic() - state.last_seen > state.idle_seconds:
                 lock()
-            if not path.startswith("/static") and not path.startswith("/chat/stream"):
-                state.last_seen = time.monotonic()
-        if state.history == "locked" and path not in ("/unlock", "/unlock/skip", "/about", "/healthz") \
-                and not path.startswith("/static"):
-            if state.settings.history == "off":
-                state.history = "off"
+            mine = known(request)
+            if not mine and not public and path not in OPEN_PATHS:
+                if state.settings.history != "off":
+                    return unlock_page(None)
+                # Nothing is kept: a new browser starts afresh, and what an earlier one had open is dropped.
+                state.history, state.pages, issue = "off", {}, True
+            if mine and not public and not path.startswith("/chat/stream"):
+                state.last_seen = time.monotonic()  # only the person's own requests keep the history open
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - one clear page, with the headers, never a bare 500
+            if os.environ.get("TYPINGCURE_DEBUG"):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
             else:
-                return unlock_page(None)
-        response = await call_next(request)
-        if not path.startswith("/static") and not path.startswith("/chat/stream"):
-            state.last_seen = time.monotonic()  # idle time counts from the end of the last request
-        for key, value in HEADERS.items():
-            response.headers.setdefault(key, value)
+                print(f"typingcure: {type(exc).__name__} while answering {request.method} {path} "
+                      "(TYPINGCURE_DEBUG=1 shows the details)", file=sys.stderr)
+            response = render("error.html", 500, heading="Something went wrong",
+                              message="That did not work, and nothing was changed. Try again; if it keeps "
+                                      "happening, restart typingcure.")
+        if issue:
+            new_session(response, only=True)
+        if mine and not public and not path.startswith("/chat/stream"):
+            state.last_seen = time.monotonic()  # idle time counts from the end of the person's last request
+        secured(response)
         response.set_cookie("tc_csrf", state.csrf, httponly=True, samesite="strict")
         if state.token is not None:
             response.set_cookie("tc_access", state.token, httponly=True, samesite="strict")
@@ -194,11 +327,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.exception_handler(Refused)
     async def refused(_request: Request, _exc: Refused) -> Response:
-        response = render("error.html", 403, heading="This form has expired",
-                          message="For your safety the form was refused (a missing or old security token). Go back and try again.")
-        for key, value in HEADERS.items():
-            response.headers[key] = value
-        return response
+        return secured(render("error.html", 403, heading="This form has expired",
+                              message="For your safety the form was refused (a missing or old security token). Go back and try again."))
 
     async def checked(request: Request):  # type: ignore[no-untyped-def]
         """The form, once its CSRF token matches both the page and the cookie; else a 403 page."""
@@ -207,15 +337,24 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             raise Refused()
         return form
 
-    def unlock_page(error: str | None, status: int = 200) -> Response:
+    def unlock_page(error: str | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         response = render("unlock.html", status, title=ui_strings()["unlock"], error=error,
                           new=not KeyFile(state.home / KEY_NAME).exists())
-        for key, value in HEADERS.items():
-            response.headers[key] = value
+        secured(response).headers.update(headers or {})
         response.set_cookie("tc_csrf", state.csrf, httponly=True, samesite="strict")
         return response
 
     # -- unlocking --------------------------------------------------------------------------------
+
+    unlocking = asyncio.Lock()  # one guess at a time: parallel guesses wait their turn, and their delay
+
+    def try_passphrase(secret: str) -> SQLiteStore | None:
+        """Argon2 and the store, in a worker thread. The store when it was locked; None when it is
+        already open (another browser unlocked it) and the passphrase is right."""
+        if state.store is None:
+            return SQLiteStore.open(state.home, secret)
+        KeyFile(state.home / KEY_NAME).unlock(secret)
+        return None
 
     @app.post("/unlock")
     async def unlock(request: Request) -> Response:
@@ -223,23 +362,43 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         secret, again = str(form.get("passphrase", "")), form.get("again")
         if again is not None and secret != again:
             return unlock_page("The two passphrases were different.", 400)
-        try:
-            state.store = SQLiteStore.open(state.home, secret)
-        except LockedError as exc:
-            return unlock_page(exc.message, 401)
-        except TypingcureError as exc:
-            return unlock_page(exc.message, 500)
-        state.history, state.pages = "open", {}
-        saved = state.store.get("profile")
-        if saved:
-            state.profile = Profile(**saved)
-        return RedirectResponse("/", 303)
+        async with unlocking:
+            wait = state.next_guess - time.monotonic()
+            if wait > 0:
+                return unlock_page(f"Too many wrong passphrases. Try again in {math.ceil(wait)} seconds.", 429,
+                                   {"Retry-After": str(math.ceil(wait))})
+            try:
+                opened = await run_in_threadpool(try_passphrase, secret)
+            except LockedError as exc:
+                state.failures += 1
+                state.next_guess = time.monotonic() + guess_delay(state.failures)
+                return unlock_page(exc.message, 401)
+            except TypingcureError as exc:
+                return unlock_page(exc.message, 500)
+            state.failures, state.next_guess = 0, 0.0
+        response = RedirectResponse("/", 303)
+        with state.lock:
+            if opened is not None:
+                state.store, state.history, state.pages = opened, "open", {}
+                saved = opened.get("profile")
+                if saved:
+                    state.profile = Profile(**saved)
+            # A browser that only chose to keep nothing does not see a history someone unlocked.
+            new_session(response, only=opened is not None)
+            state.last_seen = time.monotonic()
+        return response
 
     @app.post("/unlock/skip")
     async def skip(request: Request) -> Response:
         await checked(request)
-        state.history, state.pages = "off", {}
-        return RedirectResponse("/", 303)
+        with state.lock:
+            if state.history == "open":
+                return unlock_page("Your history is open in another browser window. Unlock it here with your "
+                                   "passphrase, or wait until it locks.", 409)
+            state.history, state.pages = "off", {}
+            response = RedirectResponse("/", 303)
+            new_session(response, only=True)
+        return response
 
     # -- talking ------------------------------------------------------------------------------------
 
@@ -272,16 +431,19 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return RedirectResponse("/", 303)
 
     def start_turn(name: str, text: str) -> tuple[str, threading.Thread]:
-        current, turn_parts = page(name), parts()
-        if state.store is not None and current.conversation:
-            turn_parts = Parts(**{**turn_parts.__dict__, "recorder": StoreRecorder(state.store, current.conversation)})
+        current, store = page(name), state.store
+        current.busy = True
         stream_id = uuid.uuid4().hex
         out: queue.Queue = queue.Queue()  # type: ignore[type-arg]
         state.streams[stream_id] = out
 
         def work() -> None:
-            # Runs to the end even if the browser goes away: the turn is kept whole, once.
+            # Runs to the end even if the browser goes away: the turn is kept whole, once. The model
+            # is loaded here, the first time, off the event loop.
             try:
+                turn_parts = parts()
+                if store is not None and current.conversation:
+                    turn_parts = Parts(**{**turn_parts.__dict__, "recorder": StoreRecorder(store, current.conversation)})
                 turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", piece)))
                 words = ui_strings(turn.intake.language)
                 extra = env.get_template("card.html").render(t=words, card_title=replies(turn.intake.language, turn.intake.script)["card_title"],
@@ -291,6 +453,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 out.put(("done", extra))
             except TypingcureError as exc:
                 out.put(("done", f"<p class='notice' role='alert'>{_escape(exc.message)}</p>"))
+            except Exception as exc:  # noqa: BLE001 - the page hears that it failed, never waits in silence
+                print(f"typingcure: {type(exc).__name__} while answering a message", file=sys.stderr)
+                out.put(("done", "<p class='notice' role='alert'>Something went wrong while answering; nothing "
+                                 "was kept of this message. Try again.</p>"))
+            finally:
+                current.busy = False
 
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
@@ -303,6 +471,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         if nonce not in state.nonces:  # a double submit: the first one is already on its way
             return JSONResponse({"error": "That message was already sent."}, 409) if wants_json else RedirectResponse(f"/{'' if name == 'chat' else name}", 303)
         state.nonces.discard(nonce)
+        if page(name).busy:
+            message = "Still answering your last message; send this one when the reply has come."
+            return JSONResponse({"error": message}, 429) if wants_json else chat_view(name, message, status=429)
         if not text.strip():
             return JSONResponse({"error": "The message is empty."}, 400) if wants_json else chat_view(name, "The message is empty.", status=400)
         if len(text) > state.settings.max_message_chars:
@@ -313,7 +484,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             next_nonce = secrets.token_urlsafe(16)
             state.nonces.add(next_nonce)
             return JSONResponse({"stream": f"/chat/stream/{stream_id}", "next_nonce": next_nonce})
-        worker.join()
+        await run_in_threadpool(worker.join)  # a plain form waits for the reply, without holding up anyone else
         state.streams.pop(stream_id, None)
         return RedirectResponse("/" if name == "chat" else f"/{name}", 303)
 
@@ -327,19 +498,24 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/chat/stream/{stream_id}")
     async def stream(stream_id: str) -> Response:
-        out = state.streams.get(stream_id)
+        out = state.streams.pop(stream_id, None)  # one reader per reply
         if out is None:
             return PlainTextResponse("no such reply", status_code=404)
 
-        def events() -> Iterator[str]:
-            try:
-                while True:
-                    kind, data = out.get(timeout=300)
-                    yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
-                    if kind == "done":
-                        return
-            finally:
-                state.streams.pop(stream_id, None)
+        async def events() -> AsyncIterator[str]:
+            # Polls without holding a thread, so many open streams cannot starve the others; waits a bounded time.
+            deadline = time.monotonic() + STREAM_SECONDS
+            while time.monotonic() < deadline:
+                try:
+                    kind, data = out.get_nowait()
+                except queue.Empty:
+                    await asyncio.sleep(0.02)
+                    continue
+                yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+                if kind == "done":
+                    return
+            notice = "<p class='notice' role='alert'>The reply is taking too long; reload the page to see it when it comes.</p>"
+            yield f"event: done\ndata: {json.dumps(notice)}\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -403,12 +579,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         found = [(m.spec, f"{m.name} ({m.note})") for m in installed_models()]
         return found + [(f"ollama:{name}", f"{name} (Ollama, not marked capable)") for name in ollama_models()]
 
-    def settings_view(message: str | None = None, status: int = 200) -> Response:
+    def settings_view(message: str | None = None, status: int = 200, confirm: str | None = None) -> Response:
         conversations = [{"id": c.id, "turns": c.turns, "role": c.role, "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
                          for c in state.store.conversations()] if state.store is not None else []
         return render("settings.html", status, title=ui_strings()["settings"], profile=state.profile, backend=state.backend,
                       languages=sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]), kept=kept_text(),
-                      conversations=conversations, message=message, models=model_choices())
+                      conversations=conversations, message=message, models=model_choices(), confirm=confirm)
 
     @app.get("/settings", response_class=HTMLResponse)
     async def settings_page() -> Response:
@@ -432,11 +608,18 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     @app.post("/settings/backend")
     async def save_backend(request: Request) -> Response:
         form = await checked(request)
-        spec = str(form.get("backend", "")).strip()
+        spec = str(form.get("backend", "")).strip()[:500]
+        reach = backend_reach(spec)
+        if reach and form.get("confirm_backend") != "yes":
+            # A page (or a person in a hurry) must not send the conversation elsewhere unseen.
+            return settings_view(f"“{spec}” {reach}. To use it, tick “I understand” below and press the button again.",
+                                 400, confirm=spec)
         try:
-            candidate = build_parts(spec, state.settings)
+            candidate = await run_in_threadpool(build_parts, spec, state.settings)
         except TypingcureError as exc:
-            return settings_view(exc.message, 400)
+            # Never the error's own words for a file: they can quote a line of whatever file was named.
+            return settings_view(exc.message.splitlines()[0][:300] if not reach or reach.startswith("sends") else
+                                 f"“{spec}” could not be used: it is not a model file or a script of replies typingcure can read.", 400)
         state.backend, state.parts = spec, candidate
         return settings_view(f"Now using {spec}.")
 
@@ -444,7 +627,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     async def export(format: str = "markdown") -> Response:  # noqa: A002 - the query parameter's name
         if state.store is None:
             return settings_view("Nothing is kept, so there is nothing to export.", 400)
-        data = state.store.export()
+        data = await run_in_threadpool(state.store.export)
         if format == "json":
             return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json",
                             headers={"Content-Disposition": "attachment; filename=typingcure-export.json"})
@@ -469,10 +652,11 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         form = await checked(request)
         if form.get("confirm") != "yes":
             return settings_view("Tick the box to confirm; nothing was deleted.", 400)
-        if state.store is not None:
-            state.store.close()
-        wipe(state.home)
-        state.store, state.pages, state.history = None, {}, "off"
+        with state.lock:  # never held across an await: the idle-lock thread and the middleware take it too
+            if state.store is not None:
+                state.store.close()
+            state.store, state.pages, state.history = None, {}, "off"
+        await run_in_threadpool(wipe, state.home)
         return settings_view("Everything was wiped. Nothing from now on is kept.")
 
     @app.get("/about", response_class=HTMLResponse)

@@ -1,0 +1,218 @@
+"""The web app keeps the diary to the browser that unlocked it (design/web.md, "Hardening").
+
+Each test reproduces an attack first tried by hand on 127.0.0.1: DNS rebinding, another local
+process or browser, a cross-site form, switching the backend unseen, guessing the passphrase, a
+blocked event loop, an idle lock that never came."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from typingcure.config import Settings
+from typingcure.errors import ConfigError
+from typingcure.web.app import create_app, guess_delay, split_host
+
+from .conftest import free_port
+from .test_web import LOCAL, scripted, send, tokens
+
+
+def unlocked(tmp_path: Path, home: Path, **kwargs: object) -> tuple[TestClient, str]:
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home, **kwargs),  # type: ignore[arg-type]
+                        base_url=LOCAL)
+    csrf, _ = tokens(client.get("/").text)
+    client.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame", "again": "open sesame"})
+    send(client, "a secret worry")
+    return client, csrf
+
+
+def test_another_host_name_is_refused_so_dns_rebinding_reads_nothing(tmp_path: Path, home: Path) -> None:
+    client, _ = unlocked(tmp_path, home)
+    assert "a secret worry" in client.get("/settings/export?format=json").text
+    for host in ("evil.example:8101", "evil.example", "127.0.0.1.evil.example", "localhost.:80", ""):
+        r = client.get("/settings/export?format=json", headers={"Host": host})
+        assert r.status_code == 421 and "a secret worry" not in r.text, host
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert client.get("/", headers={"Host": "localhost:8000"}).status_code == 200
+    assert client.get("/", headers={"Host": "[::1]:8000"}).status_code == 200
+
+
+def test_the_port_must_match_when_it_is_known(tmp_path: Path, home: Path) -> None:
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off"), home=home, port=8101),
+                        base_url="http://127.0.0.1:8101")
+    assert client.get("/").status_code == 200
+    assert client.get("/", headers={"Host": "127.0.0.1:9999"}).status_code == 421
+    assert split_host("[::1]:8101") == ("::1", 8101) and split_host("localhost:99x") == ("localhost", -1)
+
+
+def test_an_unlocked_history_is_only_for_the_browser_that_unlocked_it(tmp_path: Path, home: Path) -> None:
+    client, _ = unlocked(tmp_path, home)
+    app = client.app
+    stranger = TestClient(app, base_url=LOCAL)  # another process, OS account or browser: no cookie
+    for path in ("/", "/journal", "/settings", "/settings/export?format=json", "/plan"):
+        r = stranger.get(path)
+        assert "a secret worry" not in r.text and "Unlock your history" in r.text, path
+    csrf, _ = tokens(stranger.get("/").text)
+    skipped = stranger.post("/unlock/skip", data={"csrf": csrf})
+    assert skipped.status_code == 409 and "open in another browser" in skipped.text
+    assert "a secret worry" in client.get("/").text  # the person is not thrown out
+    # the right passphrase lets a second browser in, beside the first
+    stranger.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame"})
+    assert "a secret worry" in stranger.get("/").text and "a secret worry" in client.get("/").text
+
+
+def test_a_browser_that_kept_nothing_cannot_see_what_another_unlocked(tmp_path: Path, home: Path) -> None:
+    app = create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home)
+    first, second = TestClient(app, base_url=LOCAL), TestClient(app, base_url=LOCAL)
+    csrf, _ = tokens(first.get("/").text)
+    first.post("/unlock/skip", data={"csrf": csrf})
+    send(first, "said off the record")
+    # a second browser that skips starts afresh and the first one's open page is dropped
+    assert "said off the record" not in second.get("/").text
+    assert second.post("/unlock/skip", data={"csrf": csrf}).status_code == 200
+    assert "said off the record" not in second.get("/").text
+    assert "said off the record" not in first.get("/").text
+
+
+def test_state_changes_must_come_from_the_apps_own_page(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    for headers in ({"Origin": "http://evil.example:8101"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "http://127.0.0.1.evil.example"}):
+        r = client.post("/settings/wipe", data={"csrf": csrf, "confirm": "yes"}, headers=headers)
+        assert r.status_code == 403, headers
+    assert (home / "store.db").exists()
+    ok = client.post("/settings/profile", data={"csrf": csrf, "country": "GB", "language": "en"},
+                     headers={"Origin": "http://127.0.0.1", "Sec-Fetch-Site": "same-origin"})
+    assert ok.status_code == 200
+
+
+def test_the_backend_is_not_sent_elsewhere_unseen_and_errors_never_quote_a_file(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    r = client.post("/settings/backend", data={"csrf": csrf, "backend": "openai:m@http://10.9.8.7:1/v1"})
+    assert r.status_code == 400 and "sends what you type" in r.text and "I understand" in r.text
+    assert client.app.state.tc.backend.startswith("scripted:")  # type: ignore[attr-defined]
+    secret = tmp_path / "private.txt"
+    secret.write_text("bank pin 4921: [unclosed\n  - {", encoding="utf-8")
+    r = client.post("/settings/backend", data={"csrf": csrf, "backend": f"scripted:{secret}"})
+    assert r.status_code == 400 and "reads the file" in r.text and "4921" not in r.text
+    r = client.post("/settings/backend", data={"csrf": csrf, "backend": f"scripted:{secret}", "confirm_backend": "yes"})
+    assert r.status_code == 400 and "4921" not in r.text and "could not be used" in r.text
+    assert client.app.state.tc.backend.startswith("scripted:") and "private" not in client.app.state.tc.backend  # type: ignore[attr-defined]
+
+
+def test_unlock_guesses_slow_down_then_lock_out(tmp_path: Path, home: Path) -> None:
+    client, _ = unlocked(tmp_path, home)
+    app = client.app
+    app.state.tc.store.close()  # type: ignore[attr-defined]
+    app.state.tc.store, app.state.tc.history, app.state.tc.sessions = None, "locked", set()  # type: ignore[attr-defined]
+    guesser = TestClient(app, base_url=LOCAL)
+    csrf, _ = tokens(guesser.get("/").text)
+    codes = [guesser.post("/unlock", data={"csrf": csrf, "passphrase": f"guess {i}"}).status_code for i in range(6)]
+    assert codes[:3] == [401, 401, 401] and 429 in codes[3:]
+    waited = guesser.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame"})
+    assert waited.status_code == 429 and int(waited.headers["retry-after"]) >= 1  # even the right one waits
+    assert [guess_delay(n) for n in (0, 2, 3, 4, 9, 10)] == [0.0, 0.0, 1.0, 2.0, 64.0, 900.0]
+    app.state.tc.next_guess = 0.0  # type: ignore[attr-defined]  # (as if the delay had passed)
+    assert "a secret worry" in guesser.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame"},
+                                           follow_redirects=True).text
+    assert app.state.tc.failures == 0  # type: ignore[attr-defined]
+
+
+def test_the_idle_lock_comes_on_a_timer_and_only_the_persons_requests_count(tmp_path: Path, home: Path) -> None:
+    client, _ = unlocked(tmp_path, home, idle_minutes=0.01)  # 0.6 s
+    state = client.app.state.tc  # type: ignore[attr-defined]
+    assert state.store is not None
+    stranger = TestClient(client.app, base_url=LOCAL)
+    deadline = time.monotonic() + 5
+    while state.store is not None and time.monotonic() < deadline:
+        stranger.get("/healthz")  # someone else polling does not keep it open
+        client.get("/about")      # nor does a page that shows nothing private
+        time.sleep(0.1)
+    assert state.store is None and state.history == "locked"  # closed with no request of the person's
+    assert "Unlock your history" in client.get("/").text
+
+
+@pytest.mark.parametrize("minutes", [float("nan"), float("inf"), -5, 0])
+def test_the_idle_setting_is_checked(tmp_path: Path, home: Path, minutes: float) -> None:
+    with pytest.raises(ConfigError):
+        create_app(Settings(backend=scripted(tmp_path)), home=home, idle_minutes=minutes)
+
+
+def test_a_failure_is_one_clear_page_with_the_headers(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = unlocked(tmp_path, home)
+    monkeypatch.setattr(client.app.state.tc.store, "export", lambda: 1 / 0)  # type: ignore[attr-defined]
+    r = client.get("/settings/export?format=json")
+    assert r.status_code == 500 and "Something went wrong" in r.text and "Traceback" not in r.text
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"] and r.headers["x-frame-options"] == "DENY"
+
+
+def test_one_reader_per_stream_and_one_turn_at_a_time(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "slow.yaml"
+    path.write_text(json.dumps({"replies": ["Slowly said, word by word."], "cycle": True, "delay": 0.1}))
+    client = TestClient(create_app(Settings(backend=f"scripted:{path}", history="off", country="GB"), home=home),
+                        base_url=LOCAL)
+    csrf, nonce = tokens(client.get("/").text)
+    started = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "hello"},
+                          headers={"Accept": "application/json"}).json()
+    again = client.post("/chat/send", data={"csrf": csrf, "nonce": started["next_nonce"], "text": "and again"},
+                        headers={"Accept": "application/json"})
+    assert again.status_code == 429 and "Still answering" in again.json()["error"]
+    body = client.get(started["stream"]).text
+    assert "event: sentence" in body and "event: done" in body
+    assert client.get(started["stream"]).status_code == 404  # a second reader gets nothing
+
+
+# -- a real server on 127.0.0.1 ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_server(tmp_path: Path, home: Path) -> Iterator[str]:
+    path = tmp_path / "slow.yaml"
+    path.write_text(json.dumps({"replies": ["One. Two. Three."], "cycle": True, "delay": 1.0}))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--port", str(port), "--backend", f"scripted:{path}"],
+                            env={**__import__("os").environ, "TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_a_plain_form_send_does_not_freeze_everyone_else(slow_server: str) -> None:
+    with httpx.Client(base_url=slow_server, trust_env=False, timeout=30) as browser:
+        csrf, nonce = tokens(browser.get("/").text)
+        done = threading.Event()
+
+        def post() -> None:
+            browser.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "a long day"})
+            done.set()
+
+        threading.Thread(target=post, daemon=True).start()
+        time.sleep(0.3)
+        assert not done.is_set()  # the reply is still being made
+        took = []
+        for _ in range(5):
+            start = time.monotonic()
+            assert httpx.get(f"{slow_server}/healthz", trust_env=False, timeout=5).status_code == 200
+            took.append(time.monotonic() - start)
+        assert max(took) < 0.5, took
+        assert done.wait(30)
+    r = httpx.get(f"{slow_server}/", headers={"Host": "evil.example"}, trust_env=False)
+    assert r.status_code == 421
