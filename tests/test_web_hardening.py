@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from typingcure.config import Settings
 from typingcure.errors import ConfigError
-from typingcure.web.app import create_app, guess_delay, split_host
+from typingcure.web.app import MAX_QUEUED, create_app, guess_delay, split_host
 
 from .conftest import free_port
 from .test_web import LOCAL, scripted, send, tokens
@@ -156,20 +156,27 @@ def test_a_failure_is_one_clear_page_with_the_headers(tmp_path: Path, home: Path
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"] and r.headers["x-frame-options"] == "DENY"
 
 
-def test_one_reader_per_stream_and_one_turn_at_a_time(tmp_path: Path, home: Path) -> None:
+def test_turns_sent_together_are_answered_in_turn_and_each_stream_has_one_reader(tmp_path: Path, home: Path) -> None:
     path = tmp_path / "slow.yaml"
     path.write_text(json.dumps({"replies": ["Slowly said, word by word."], "cycle": True, "delay": 0.1}))
     client = TestClient(create_app(Settings(backend=f"scripted:{path}", history="off", country="GB"), home=home),
                         base_url=LOCAL)
     csrf, nonce = tokens(client.get("/").text)
-    started = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "hello"},
-                          headers={"Accept": "application/json"}).json()
-    again = client.post("/chat/send", data={"csrf": csrf, "nonce": started["next_nonce"], "text": "and again"},
-                        headers={"Accept": "application/json"})
-    assert again.status_code == 429 and "Still answering" in again.json()["error"]
-    body = client.get(started["stream"]).text
-    assert "event: sentence" in body and "event: done" in body
-    assert client.get(started["stream"]).status_code == 404  # a second reader gets nothing
+    streams = []
+    for i in range(MAX_QUEUED):  # two tabs and a double click: all kept, answered one after another
+        started = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": f"message {i}"},
+                              headers={"Accept": "application/json"}).json()
+        streams.append(started["stream"])
+        nonce = started["next_nonce"]
+    more = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "one too many"},
+                       headers={"Accept": "application/json"})
+    assert more.status_code == 429 and "Still answering" in more.json()["error"]
+    for stream in streams:
+        body = client.get(stream).text
+        assert "event: sentence" in body and "event: done" in body
+        assert client.get(stream).status_code == 404  # a second reader gets nothing
+    shown = client.get("/").text
+    assert all(f"message {i}" in shown for i in range(MAX_QUEUED)) and "one too many" not in shown
 
 
 # -- a real server on 127.0.0.1 ---------------------------------------------------------------------------

@@ -65,6 +65,7 @@ OPEN_PATHS = ("/unlock", "/unlock/skip")        # reachable before this browser 
 PUBLIC_PATHS = ("/about", "/healthz")          # reachable by anyone the Host check lets in; they show nothing private
 SESSION_COOKIE = "tc_session"
 STREAM_SECONDS = 180.0   # a reader waits at most this long for a reply to finish
+MAX_QUEUED = 4           # turns waiting on one page (two tabs, a double click); more are refused with a clear line
 FREE_GUESSES = 3         # wrong passphrases before each further guess must wait
 LOCKOUT_AFTER = 10       # wrong passphrases before a long lockout
 LOCKOUT_SECONDS = 900.0
@@ -108,7 +109,8 @@ def backend_reach(spec: str) -> str | None:
 class Page:
     session: Session
     conversation: str | None = None
-    busy: bool = False  # a turn is being answered: one at a time per page
+    queued: int = 0     # turns sent and not yet answered; they are answered one after another
+    turn: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -186,10 +188,13 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         context.setdefault("csrf", state.csrf)
         return HTMLResponse(env.get_template(name).render(**context), status_code=status)
 
+    loading = threading.Lock()
+
     def parts() -> Parts:
-        if state.parts is None:
-            state.parts = build_parts(state.backend, state.settings)
-        return state.parts
+        with loading:  # turns arriving together load the model once
+            if state.parts is None:
+                state.parts = build_parts(state.backend, state.settings)
+            return state.parts
 
     def page(name: str) -> Page:
         if name not in state.pages:
@@ -432,7 +437,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     def start_turn(name: str, text: str) -> tuple[str, threading.Thread]:
         current, store = page(name), state.store
-        current.busy = True
+        current.queued += 1
         stream_id = uuid.uuid4().hex
         out: queue.Queue = queue.Queue()  # type: ignore[type-arg]
         state.streams[stream_id] = out
@@ -441,6 +446,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             # Runs to the end even if the browser goes away: the turn is kept whole, once. The model
             # is loaded here, the first time, off the event loop.
             try:
+                current.turn.acquire()  # two tabs sending at once: answered in turn, neither lost
                 turn_parts = parts()
                 if store is not None and current.conversation:
                     turn_parts = Parts(**{**turn_parts.__dict__, "recorder": StoreRecorder(store, current.conversation)})
@@ -458,7 +464,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 out.put(("done", "<p class='notice' role='alert'>Something went wrong while answering; nothing "
                                  "was kept of this message. Try again.</p>"))
             finally:
-                current.busy = False
+                current.turn.release()
+                current.queued -= 1
 
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
@@ -471,8 +478,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         if nonce not in state.nonces:  # a double submit: the first one is already on its way
             return JSONResponse({"error": "That message was already sent."}, 409) if wants_json else RedirectResponse(f"/{'' if name == 'chat' else name}", 303)
         state.nonces.discard(nonce)
-        if page(name).busy:
-            message = "Still answering your last message; send this one when the reply has come."
+        if page(name).queued >= MAX_QUEUED:
+            message = "Still answering your last messages; send this one when a reply has come."
             return JSONResponse({"error": message}, 429) if wants_json else chat_view(name, message, status=429)
         if not text.strip():
             return JSONResponse({"error": "The message is empty."}, 400) if wants_json else chat_view(name, "The message is empty.", status=400)

@@ -52,6 +52,6 @@
         });
         stream.addEventListener("error", function () { started(); stream.close(); button.disabled = false; });
       })
-      .catch(function () { started(); button.disabled = false; });
+      .catch(function () { started(); reply.textContent = "That did not go through; your message is still in the box."; button.disabled = false; });
   });
 })();
