@@ -223,3 +223,56 @@ def test_a_plain_form_send_does_not_freeze_everyone_else(slow_server: str) -> No
         assert done.wait(30)
     r = httpx.get(f"{slow_server}/", headers={"Host": "evil.example"}, trust_env=False)
     assert r.status_code == 421
+
+
+# -- bad input to every form ------------------------------------------------------------------------------
+
+NASTY = ["", " ", "\u200b\u200b\u200d", "\x00", "\x00" * 50, "\ud800", "a\udfffb", "é" * 20_000, "x" * 70_000,
+         "<script>alert(1)</script>", "\u202eevil", "{{ 7*7 }}", "%00", "../../../../etc/passwd", "🙂" * 3000,
+         "\r\n\r\n", "ZZZZ", "zz", "12", "-", "null", "[" * 10_000, "'; DROP TABLE turns; --", "\\", "\t"]
+FORMS = {
+    "/chat/send": ["text"], "/journal/send": ["text"], "/chat/role": ["role"], "/plan": ["warning_signs", "reasons"],
+    "/settings/profile": ["country", "language", "helps"], "/settings/backend": ["backend", "confirm_backend"],
+    "/settings/forget": ["conversation"], "/settings/wipe": ["confirm"], "/unlock": ["passphrase", "again"],
+}
+
+
+def test_three_hundred_bad_inputs_to_the_web_forms_never_crash_or_hang(tmp_path: Path, home: Path) -> None:
+    import random
+
+    rng = random.Random(14)
+    client, csrf = unlocked(tmp_path, home)
+    tried = 0
+    for i in range(320):
+        path = rng.choice(list(FORMS))
+        fields = {name: rng.choice(NASTY) for name in FORMS[path] if rng.random() < 0.8}
+        page = client.get("/journal" if path.startswith("/journal") else "/").text
+        nonce = __import__("re").search(r'name="nonce" value="([^"]+)"', page)
+        data = {"csrf": csrf if rng.random() < 0.9 else rng.choice(NASTY), **fields}
+        if nonce and rng.random() < 0.9:
+            data["nonce"] = nonce.group(1)
+        if path == "/settings/backend" and data.get("backend", "").startswith(("/", ".")):
+            data["backend"] = "scripted:" + data["backend"]
+        started = time.monotonic()
+        encoded = "&".join(f"{k}={__import__('urllib.parse').parse.quote(v, errors='surrogatepass')}" for k, v in data.items())
+        r = client.post(path, content=encoded.encode("ascii", "replace"),
+                        headers={"Content-Type": "application/x-www-form-urlencoded",
+                                 **({"Accept": "application/json"} if rng.random() < 0.5 else {})})
+        assert r.status_code < 500, (path, data, r.status_code, r.text[:300])
+        assert "Traceback" not in r.text and "content-security-policy" in r.headers
+        assert time.monotonic() - started < 20, (path, data)
+        tried += 1
+        if path == "/settings/wipe" and r.status_code == 200 and "wiped" in r.text:
+            client, csrf = unlocked(tmp_path / f"again{i}", home)  # start over with a history
+    for raw in (b"%", b"text=%ZZ", b"\xff\xfe\x00", b"=" * 5000, b"csrf&csrf&csrf", b"a=" + b"b" * 2_000_000):
+        r = client.post("/chat/send", content=raw, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code < 500 and "content-security-policy" in r.headers
+        tried += 1
+    for query in ("/settings/export?format=%00", "/settings/export?format=" + "x" * 5000, "/chat/stream/" + "a" * 5000,
+                  "/static/..%2f..%2fapp.py", "/plan?saved=notanumber", "/nowhere", "/static/app.css%00.js"):
+        r = client.get(query)
+        assert r.status_code < 500 and "content-security-policy" in r.headers, query
+        tried += 1
+    assert tried >= 330
+    send(client, "still here after all that")  # and the app still works, with nothing half-written
+    assert "still here after all that" in client.get("/").text

@@ -60,9 +60,15 @@ class ScriptedBackend:
             yield word
 
 
+MAX_SCRIPT_BYTES = 10_000_000
+
+
 def load_script(path: str | Path) -> ScriptedBackend:
     path = Path(path)
     try:
+        # Only a plain file of a sensible size: /dev/zero or a huge log would never finish reading.
+        if path.exists() and (not path.is_file() or path.stat().st_size > MAX_SCRIPT_BYTES):
+            raise ConfigError(f"scripted backend file {path} must be a plain file of at most {MAX_SCRIPT_BYTES // 1_000_000} MB")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"scripted backend file not found: {path}") from None

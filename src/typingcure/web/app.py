@@ -337,8 +337,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     async def checked(request: Request):  # type: ignore[no-untyped-def]
         """The form, once its CSRF token matches both the page and the cookie; else a 403 page."""
-        form = await request.form()
-        if not secrets.compare_digest(str(form.get("csrf", "")), state.csrf) or request.cookies.get("tc_csrf") != state.csrf:
+        try:
+            form = await request.form()
+        except Exception:  # noqa: BLE001 - a body that is not a form at all
+            raise Refused() from None
+        given = str(form.get("csrf", "")).encode("utf-8", "replace")  # bytes: compare_digest refuses non-ASCII text
+        if not secrets.compare_digest(given, state.csrf.encode()) or request.cookies.get("tc_csrf") != state.csrf:
             raise Refused()
         return form
 
