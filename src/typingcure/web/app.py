@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import os
 import queue
 import sys
@@ -39,8 +40,9 @@ from starlette.concurrency import run_in_threadpool
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..config import Settings
-from ..errors import ConfigError, TypingcureError
+from ..config import Settings, country_code
+from ..explain import explain_turn
+from ..errors import ConfigError, InputError, TypingcureError
 from ..pipeline import Parts, Session, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.decide import LANGUAGE_NAMES
@@ -59,6 +61,12 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cache-Control": "no-store",
+}
+# Each language by its own name, so someone who reads no English finds theirs (the English name after it).
+OWN_NAMES = {
+    "en": "English", "es": "Español", "pt": "Português", "fr": "Français", "de": "Deutsch", "ru": "Русский",
+    "ko": "한국어", "zh": "中文", "ja": "日本語", "hi": "हिन्दी", "ar": "العربية", "fa": "فارسی",
+    "tr": "Türkçe", "id": "Bahasa Indonesia", "sw": "Kiswahili", "pcm": "Naijá (Pidgin)",
 }
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 OPEN_PATHS = ("/unlock", "/unlock/skip")        # reachable before this browser has a session
@@ -178,7 +186,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     def card_context(turn: TurnResult, words: dict[str, str]) -> dict[str, Any]:
         """What card.html shows under a reply: the care card, notes, and a link to the plan when the reply offers it."""
-        return {"resources": _cards(turn.decision.resources), "notes": turn.notes,
+        notes = [n.replace("with /country XX", "in Settings (or type /country XX here)") for n in turn.notes]
+        return {"resources": _cards(turn.decision.resources), "notes": notes,
                 "plan_link": words["plan"] if "/plan" in turn.reply else None}
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -411,16 +420,17 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     # -- talking ------------------------------------------------------------------------------------
 
-    def chat_view(name: str, error: str | None = None, summary: str | None = None, status: int = 200) -> Response:
+    def chat_view(name: str, error: str | None = None, summary: str | None = None, status: int = 200,
+                  summary_cards: list[dict[str, Any]] | None = None, said: str | None = None) -> Response:
         current = page(name)
         nonce = secrets.token_urlsafe(16)
         state.nonces.add(nonce)
         role, words = load_role(current.session.role), ui_strings()
-        turns = [{"user_text": t.user_text, "reply": t.reply, **card_context(t, words)} for t in current.session.turns]
+        turns = [{"user_text": t.user_text, "reply": for_the_web(t.reply), **card_context(t, words)} for t in current.session.turns]
         return render("chat.html", status, title=words[name if name == "journal" else "talk"], page=name,
                       intro=words.get(f"intro_{role.name}", role.intro), kept=kept_text(), turns=turns, nonce=nonce, role=current.session.role,
                       roles=[load_role(r) for r in role_names()], send_url=f"/{name}/send",
-                      error=error, summary=summary,
+                      error=error, summary=summary, summary_cards=summary_cards or [], said=said,
                       card_title=replies(state.profile.language or "en")["card_title"])
 
     @app.get("/", response_class=HTMLResponse)
@@ -454,7 +464,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 turn_parts = parts()
                 if store is not None and current.conversation:
                     turn_parts = Parts(**{**turn_parts.__dict__, "recorder": StoreRecorder(store, current.conversation)})
-                turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", piece)))
+                turn = run_turn(current.session, text, turn_parts, on_release=lambda piece: out.put(("sentence", for_the_web(piece))))
                 words = ui_strings(turn.intake.language)
                 extra = env.get_template("card.html").render(t=words, card_title=replies(turn.intake.language, turn.intake.script)["card_title"],
                                                              **card_context(turn, words))
@@ -487,6 +497,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             return JSONResponse({"error": message}, 429) if wants_json else chat_view(name, message, status=429)
         if not text.strip():
             return JSONResponse({"error": "The message is empty."}, 400) if wants_json else chat_view(name, "The message is empty.", status=400)
+        command = COMMAND.match(text.strip())
+        if command:
+            return web_command(name, command.group(1), command.group(2).strip(), wants_json)
         if len(text) > state.settings.max_message_chars:
             message = f"That is very long ({len(text):,} characters); please send it in parts of up to {state.settings.max_message_chars:,}."
             return JSONResponse({"error": message}, 413) if wants_json else chat_view(name, message, status=413)
@@ -498,6 +511,52 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         await run_in_threadpool(worker.join)  # a plain form waits for the reply, without holding up anyone else
         state.streams.pop(stream_id, None)
         return RedirectResponse("/" if name == "chat" else f"/{name}", 303)
+
+    def web_command(name: str, command: str, arg: str, wants_json: bool) -> Response:
+        """The terminal's slash commands, typed in the page: the same effect, shown as the page shows things."""
+        current = page(name)
+        go: str | None = None
+        html, words = "", ui_strings()
+        ending = command in ("end", "quit", "exit") and name == "chat"
+        if command in ("end", "quit", "exit") and not ending:
+            go = "/journal"
+        elif ending:
+            pass
+        elif command == "plan":
+            go = "/plan"
+        elif command in ("settings", "language"):
+            go = "/settings"
+        elif command == "resources":
+            html = env.get_template("card.html").render(t=words, card_title=replies(ui_language())["card_title"],
+                                                        resources=_cards(care_card(state.profile.country)), notes=[], plan_link=None)
+        elif command == "country":
+            try:
+                state.profile = Profile(**{**state.profile.model_dump(), "country": country_code(arg)})
+            except InputError as exc:
+                html = f"<p class='notice' role='alert'>{_escape(exc.message.split(':')[0])}: use two letters, like KE or BR.</p>"
+            else:
+                for p in state.pages.values():
+                    p.session.profile = state.profile
+                if state.store is not None:
+                    state.store.put("profile", state.profile.model_dump())
+                html = f"<p class='notice'>{_escape(words['saved'])} ({_escape(state.profile.country or '-')})</p>"
+        elif command == "role" and arg in role_names() and name == "chat":
+            current.session.role = arg
+            html = f"<p class='notice'>{_escape(words.get('intro_' + arg, load_role(arg).intro))}</p>"
+        elif command == "why":
+            last = current.session.turns[-1] if current.session.turns else None
+            lines = explain_turn(last) if last else ["Nothing to explain yet."]
+            html = "<ul class='notes'>" + "".join(f"<li>{_escape(line)}</li>" for line in lines) + "</ul>"
+        else:
+            shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "why", "end"))
+            html = f"<p class='notice'>Here you can use the buttons and links, or type {_escape(shown)}.</p>"
+        if wants_json:
+            next_nonce = secrets.token_urlsafe(16)
+            state.nonces.add(next_nonce)
+            return JSONResponse({"redirect": go, "end": ending, "html": html, "next_nonce": next_nonce})
+        if ending:
+            return end_view()
+        return RedirectResponse(go, 303) if go else chat_view(name, said=html)
 
     @app.post("/chat/send")
     async def chat_send(request: Request) -> Response:
@@ -533,16 +592,20 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     @app.post("/chat/end")
     async def end(request: Request) -> Response:
         await checked(request)
+        return end_view()
+
+    def end_view() -> Response:
         current = page("chat")
         turns = current.session.turns
         highest = max((t.risk.level for t in turns), key=["none", "low", "moderate", "high", "imminent"].index, default="none")
         words = ui_strings()
-        summary = " ".join([words["end_count"].format(n=len(turns)),
-                            *([words["end_worried"]] if highest in ("moderate", "high", "imminent") else []), words["end_care"]])
+        worried = highest in ("moderate", "high", "imminent")
+        summary = " ".join([words["end_count"].format(n=len(turns)), *([words["end_worried"]] if worried else []), words["end_care"]])
         state.pages.pop("chat", None)
         if state.store is not None:
             state.pages["chat"] = Page(Session(profile=state.profile), state.store.new_conversation(state.profile.model_dump(), "listener"))
-        return chat_view("chat", summary=summary)
+        # After a hard session the close repeats the local services, not only a mention of them.
+        return chat_view("chat", summary=summary, summary_cards=_cards(care_card(state.profile.country)) if worried else [])
 
     # -- safety plan -----------------------------------------------------------------------------------
 
@@ -594,7 +657,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         conversations = [{"id": c.id, "turns": c.turns, "role": c.role, "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
                          for c in state.store.conversations()] if state.store is not None else []
         return render("settings.html", status, title=ui_strings()["settings"], profile=state.profile, backend=state.backend,
-                      languages=sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]), kept=kept_text(),
+                      languages=[(code, OWN_NAMES.get(code, name) if OWN_NAMES.get(code, name) == name else f"{OWN_NAMES[code]} · {name}")
+                                 for code, name in sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1])], kept=kept_text(),
                       conversations=conversations, message=message, models=model_choices(), confirm=confirm)
 
     @app.get("/settings", response_class=HTMLResponse)
@@ -686,6 +750,15 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return Response(static.joinpath(name).read_text("utf-8"), media_type=media)
 
     return app
+
+
+TERMINAL_HINT = re.compile(r"\s*[(（][^()（）]*/plan[^()（）]*[)）]")  # "(type /plan)", "（/plan と入力）": a link here instead
+COMMAND = re.compile(r"^/([a-z]+)\b\s*(.*)$", re.S)
+
+
+def for_the_web(reply: str) -> str:
+    """A reply as the web page shows it: the terminal's "(type /plan)" becomes the link under it."""
+    return TERMINAL_HINT.sub("", reply)
 
 
 def _escape(text: str) -> str:

@@ -13,11 +13,17 @@
     label.textContent = who;
     var body = document.createElement("span");
     body.className = "text";
+    body.setAttribute("dir", "auto");  // a message in another script reads in its own direction
     body.textContent = text || "";
     div.appendChild(label);
     div.appendChild(body);
     list.appendChild(div);
     return body;
+  }
+  function follow(element) {
+    // keep the newest words in view, above the sticky box where people type
+    var gap = form.getBoundingClientRect().top - element.getBoundingClientRect().bottom;
+    if (gap < 8) window.scrollBy(0, 8 - gap);
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -31,6 +37,7 @@
     var reply = bubble("bot typing", form.dataset.bot, form.dataset.typing || "…");
     var waiting = reply.parentNode;
     waiting.setAttribute("aria-live", "polite");
+    follow(waiting);
     function started() {
       if (waiting.classList.contains("typing")) { waiting.classList.remove("typing"); reply.textContent = ""; }
     }
@@ -40,15 +47,29 @@
         if (!res.ok) { started(); reply.textContent = res.body.error || "Something went wrong."; button.disabled = false; return; }
         box.value = "";
         form.querySelector("input[name=nonce]").value = res.body.next_nonce;
+        if (!res.body.stream) {  // a slash command typed here: the same as the buttons and links
+          if (res.body.end) { var end = document.querySelector("form[action='/chat/end']"); if (end) end.submit(); return; }
+          if (res.body.redirect) { window.location.assign(res.body.redirect); return; }
+          waiting.remove();
+          var shown = document.createElement("div");
+          shown.innerHTML = res.body.html;  // server-rendered and escaped
+          list.appendChild(shown); follow(shown); button.disabled = false; box.focus();
+          return;
+        }
         var stream = new EventSource(res.body.stream);
-        stream.addEventListener("sentence", function (e) { started(); reply.textContent += JSON.parse(e.data); });
+        stream.addEventListener("sentence", function (e) { started(); reply.textContent += JSON.parse(e.data); follow(waiting); });
         stream.addEventListener("done", function (e) {
           started();
           if (!reply.textContent) waiting.remove();  // a journal that stays quiet
           var extra = document.createElement("div");
           extra.innerHTML = JSON.parse(e.data);  // server-rendered and escaped
           list.appendChild(extra);
-          stream.close(); button.disabled = false; box.focus();
+          stream.close(); button.disabled = false;
+          var card = extra.querySelector("section.card");
+          follow(card ? extra : waiting);
+          // The reply is announced through the live region. A care card takes the focus, so the
+          // numbers are where a keyboard or screen reader is; otherwise the box does, for the next message.
+          if (card) { card.setAttribute("tabindex", "-1"); card.focus({preventScroll: true}); } else { box.focus({preventScroll: true}); }
         });
         stream.addEventListener("error", function () { started(); stream.close(); button.disabled = false; });
       })
