@@ -346,7 +346,7 @@ def test_settings_offer_ollama_models(ollama: str, tmp_path: Path, home: Path, m
     monkeypatch.setenv("TYPINGCURE_OLLAMA_URL", ollama)
     script = tmp_path / "r.json"
     script.write_text(json.dumps(["That sounds hard."]))
-    client = TestClient(create_app(Settings(backend=f"scripted:{script}", history="off"), home=home))
+    client = TestClient(create_app(Settings(backend=f"scripted:{script}", history="off"), home=home), base_url="http://127.0.0.1")
     page = client.get("/settings").text
     assert 'value="ollama:llama3.2:3b"' in page and "local:NAME" in page
 

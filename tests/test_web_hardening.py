@@ -276,3 +276,82 @@ def test_three_hundred_bad_inputs_to_the_web_forms_never_crash_or_hang(tmp_path:
     assert tried >= 330
     send(client, "still here after all that")  # and the app still works, with nothing half-written
     assert "still here after all that" in client.get("/").text
+
+
+# -- found by an attacker's review -------------------------------------------------------------------------
+
+
+def _idle_lock(client: TestClient) -> None:
+    state = client.app.state.tc  # type: ignore[attr-defined]
+    state.last_seen -= state.idle_seconds + 1
+    deadline = time.monotonic() + 20
+    while state.store is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state.store is None
+
+
+def test_a_visit_that_keeps_nothing_cannot_change_or_destroy_the_kept_history(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    client.post("/settings/profile", data={"csrf": csrf, "country": "KE", "language": "en", "helps": "calling my sister"})
+    _idle_lock(client)
+    intruder = TestClient(client.app, base_url=LOCAL)
+    c, _ = tokens(intruder.get("/").text)
+    assert intruder.post("/unlock/skip", data={"csrf": c}).status_code == 200
+    assert "calling my sister" not in intruder.get("/settings").text  # the profile went with the lock
+    r = intruder.post("/settings/backend", data={"csrf": c, "backend": "openai:m@http://127.0.0.1:9/v1", "confirm_backend": "yes"})
+    assert r.status_code in (400, 403) and client.app.state.tc.backend.startswith("scripted:")  # type: ignore[attr-defined]
+    r = intruder.post("/settings/wipe", data={"csrf": c, "confirm": "yes"})
+    assert r.status_code == 403 and (home / "store.db").exists() and (home / "key.json").exists()
+    # the person unlocks again: their profile is back, nothing was changed
+    c, _ = tokens(client.get("/").text)
+    client.post("/unlock", data={"csrf": c, "passphrase": "open sesame"})
+    assert "calling my sister" in client.get("/settings").text and "a secret worry" in client.get("/").text
+
+
+def test_the_model_the_person_chose_is_kept_with_their_history(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"replies": ["Another voice."], "cycle": True}))
+    client.post("/settings/backend", data={"csrf": csrf, "backend": f"scripted:{other}", "confirm_backend": "yes"})
+    state = client.app.state.tc  # type: ignore[attr-defined]
+    assert state.backend == f"scripted:{other}"
+    _idle_lock(client)
+    assert state.backend.startswith("scripted:") and state.backend != f"scripted:{other}"  # reset at the lock
+    c, _ = tokens(client.get("/").text)
+    client.post("/unlock", data={"csrf": c, "passphrase": "open sesame"})
+    assert state.backend == f"scripted:{other}"  # and back, from the encrypted store
+
+
+def test_a_message_that_starts_with_a_slash_is_still_read_for_risk(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    for text in ("/end it all, I want to die tonight", "/i want to kill myself"):
+        _, nonce = tokens(client.get("/").text)
+        r = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": text}, headers={"Accept": "application/json"})
+        assert "stream" in r.json(), text
+        body = client.get(r.json()["stream"]).text
+        assert "116 123" in body or "999" in body, text  # the care card, with the local line
+    _, nonce = tokens(client.get("/").text)
+    r = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "/end"}, headers={"Accept": "application/json"})
+    assert r.json()["end"] is True
+
+
+def test_too_much_to_send_is_refused_unread_and_bad_header_bytes_are_no_500(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    r = client.post("/chat/send", content=b"csrf=" + csrf.encode() + b"&text=" + b"a" * 300_000,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413 and "content-security-policy" in r.headers
+    for host in (b"127.0.0.1:\xb2", b"127.0.0.1:\xb9\xb9", b"[::1"):
+        assert client.get("/", headers={"Host": host}).status_code == 421  # type: ignore[dict-item]
+    for origin in (b"http://[", b"http://127.0.0.1:\xb9"):
+        r = client.post("/settings/profile", data={"csrf": csrf, "country": "GB"}, headers={"Origin": origin})  # type: ignore[dict-item]
+        assert r.status_code == 403
+
+
+def test_a_refused_message_can_be_sent_again(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    _, nonce = tokens(client.get("/").text)
+    r = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "x" * 17_000}, headers={"Accept": "application/json"})
+    assert r.status_code == 413
+    again = client.post("/chat/send", data={"csrf": csrf, "nonce": r.json()["next_nonce"], "text": "shorter now"},
+                        headers={"Accept": "application/json"})
+    assert again.status_code == 200 and "stream" in again.json()

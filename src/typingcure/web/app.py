@@ -73,6 +73,7 @@ OPEN_PATHS = ("/unlock", "/unlock/skip")        # reachable before this browser 
 PUBLIC_PATHS = ("/about", "/healthz")          # reachable by anyone the Host check lets in; they show nothing private
 SESSION_COOKIE = "tc_session"
 STREAM_SECONDS = 180.0   # a reader waits at most this long for a reply to finish
+MAX_BODY = 256_000       # bytes in a form post: a 16,000-character message in any script, with room; more is refused unread
 MAX_QUEUED = 4           # turns waiting on one page (two tabs, a double click); more are refused with a clear line
 FREE_GUESSES = 3         # wrong passphrases before each further guess must wait
 LOCKOUT_AFTER = 10       # wrong passphrases before a long lockout
@@ -91,15 +92,17 @@ def split_host(value: str) -> tuple[str, int | None]:
     """`127.0.0.1:8000` -> ("127.0.0.1", 8000); `[::1]:8000` -> ("::1", 8000); a bad port -> port -1."""
     value = value.strip().lower()
     if value.startswith("["):
-        name, _, rest = value[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
+        name, closed, rest = value[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            return name, -1  # "[::1" or "[::1]x": not a host
+        port_text = rest[1:]
     elif value.count(":") == 1:
         name, _, port_text = value.partition(":")
     else:
         name, port_text = value, ""
     if not port_text:
         return name, None
-    return name, int(port_text) if port_text.isdigit() and len(port_text) <= 5 else -1
+    return name, int(port_text) if port_text.isascii() and port_text.isdecimal() and len(port_text) <= 5 else -1
 
 
 def backend_reach(spec: str) -> str | None:
@@ -108,8 +111,12 @@ def backend_reach(spec: str) -> str | None:
     kind, _, rest = spec.partition(":")
     if kind == "openai":
         return f"sends what you type, with the conversation, to {rest.partition('@')[2] or 'the address in the settings'}"
-    if kind == "scripted" or (kind == "local" and ("/" in rest or "\\" in rest or rest.endswith(".gguf"))):
+    if kind == "scripted":
         return f"reads the file {rest}"
+    if kind == "local" and rest:
+        from ..backends.catalogue import entry_named
+
+        return None if entry_named(rest) is not None else f"reads the file {rest}"  # a pulled model by name is ours
     return None
 
 
@@ -232,10 +239,18 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             return words["kept_open"].format(home=state.home)
         return words["kept_off"] if state.history == "off" else words["kept_locked"]
 
+    def reset_choices() -> None:
+        """Back to the configured profile and model: what one visit chose does not carry to the next
+        visitor (the person's own choices come back from the encrypted store when they unlock)."""
+        state.profile = Profile(country=settings.country, language=settings.language)
+        if state.backend != settings.backend:
+            state.backend, state.parts = settings.backend, None
+
     def lock() -> None:
         if state.store is not None:
             state.store.close()
         state.store, state.history, state.pages, state.sessions = None, "locked", {}, set()
+        reset_choices()
 
     def watch(ref: "weakref.ref[State]") -> None:
         """The idle lock, on a timer: the store is closed when the time is up, not at the next request."""
@@ -256,7 +271,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         if not value:
             return False
         name, given = split_host(value)
-        if name not in state.hosts:
+        if name not in state.hosts or given == -1:
             return False
         return state.port is None or (given if given is not None else scheme_port) == state.port
 
@@ -269,7 +284,10 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             return True  # not a browser (the session cookie still guards what matters)
         if origin == "null":  # what a browser sends under Referrer-Policy: no-referrer; its Sec-Fetch-Site says more
             return site == "same-origin"
-        parts_ = urlsplit(origin)
+        try:
+            parts_ = urlsplit(origin)
+        except ValueError:
+            return False
         return parts_.scheme in ("http", "https") and host_ok(parts_.netloc, 443 if parts_.scheme == "https" else 80)
 
     def known(request: Request) -> bool:
@@ -297,8 +315,14 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             given = request.query_params.get("token") or request.cookies.get("tc_access") or ""
             if not given or not secrets.compare_digest(given.encode("utf-8", "replace"), state.token.encode("utf-8")):
                 return secured(PlainTextResponse("an access token is needed", status_code=401))
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_ok(request):
-            return secured(PlainTextResponse("refused: this form was not sent from this app's own page", status_code=403))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if not origin_ok(request):
+                return secured(PlainTextResponse("refused: this form was not sent from this app's own page", status_code=403))
+            length = request.headers.get("content-length", "")
+            if not (length.isascii() and length.isdecimal()):
+                return secured(PlainTextResponse("a form must say how long it is (Content-Length)", status_code=411))
+            if int(length) > MAX_BODY:
+                return secured(PlainTextResponse(f"that is too much to send at once (more than {MAX_BODY // 1000} kB)", status_code=413))
         path = request.url.path
         public = path in PUBLIC_PATHS or path.startswith("/static/")
         issue = False
@@ -311,6 +335,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                     return unlock_page(None)
                 # Nothing is kept: a new browser starts afresh, and what an earlier one had open is dropped.
                 state.history, state.pages, issue = "off", {}, True
+                reset_choices()
             if mine and not public and not path.startswith("/chat/stream"):
                 state.last_seen = time.monotonic()  # only the person's own requests keep the history open
         try:
@@ -347,7 +372,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     async def checked(request: Request):  # type: ignore[no-untyped-def]
         """The form, once its CSRF token matches both the page and the cookie; else a 403 page."""
         try:
-            form = await request.form()
+            form = await request.form(max_files=0, max_fields=60, max_part_size=MAX_BODY)
         except Exception:  # noqa: BLE001 - a body that is not a form at all
             raise Refused() from None
         given = str(form.get("csrf", "")).encode("utf-8", "replace")  # bytes: compare_digest refuses non-ASCII text
@@ -398,9 +423,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         with state.lock:
             if opened is not None:
                 state.store, state.history, state.pages = opened, "open", {}
-                saved = opened.get("profile")
+                reset_choices()
+                saved, backend = opened.get("profile"), opened.get("backend")
                 if saved:
                     state.profile = Profile(**saved)
+                if isinstance(backend, str) and backend and backend != state.backend:
+                    state.backend, state.parts = backend, None  # the model the person chose, kept encrypted
             # A browser that only chose to keep nothing does not see a history someone unlocked.
             new_session(response, only=opened is not None)
             state.last_seen = time.monotonic()
@@ -414,17 +442,24 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 return unlock_page("Your history is open in another browser window. Unlock it here with your "
                                    "passphrase, or wait until it locks.", 409)
             state.history, state.pages = "off", {}
+            reset_choices()
             response = RedirectResponse("/", 303)
             new_session(response, only=True)
         return response
 
     # -- talking ------------------------------------------------------------------------------------
 
+    def fresh_nonce() -> str:
+        nonce = secrets.token_urlsafe(16)
+        if len(state.nonces) > 500:  # a page left open for days, or someone reloading in a loop
+            state.nonces.clear()
+        state.nonces.add(nonce)
+        return nonce
+
     def chat_view(name: str, error: str | None = None, summary: str | None = None, status: int = 200,
                   summary_cards: list[dict[str, Any]] | None = None, said: str | None = None) -> Response:
         current = page(name)
-        nonce = secrets.token_urlsafe(16)
-        state.nonces.add(nonce)
+        nonce = fresh_nonce()
         role, words = load_role(current.session.role), ui_strings()
         turns = [{"user_text": t.user_text, "reply": for_the_web(t.reply), **card_context(t, words)} for t in current.session.turns]
         return render("chat.html", status, title=words[name if name == "journal" else "talk"], page=name,
@@ -454,6 +489,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         current.queued += 1
         stream_id = uuid.uuid4().hex
         out: queue.Queue = queue.Queue()  # type: ignore[type-arg]
+        if len(state.streams) > 50:  # replies nobody came to read (the page was closed): let them go
+            for old in list(state.streams)[:-50]:
+                state.streams.pop(old, None)
         state.streams[stream_id] = out
 
         def work() -> None:
@@ -492,22 +530,26 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         if nonce not in state.nonces:  # a double submit: the first one is already on its way
             return JSONResponse({"error": "That message was already sent."}, 409) if wants_json else RedirectResponse(f"/{'' if name == 'chat' else name}", 303)
         state.nonces.discard(nonce)
+
+        def refuse(message: str, status: int) -> Response:
+            """The message was not sent; the page may send it again (a fresh nonce), and it stays in the box."""
+            if not wants_json:
+                return chat_view(name, message, status=status)
+            return JSONResponse({"error": message, "next_nonce": fresh_nonce()}, status)
+
         if page(name).queued >= MAX_QUEUED:
-            message = "Still answering your last messages; send this one when a reply has come."
-            return JSONResponse({"error": message}, 429) if wants_json else chat_view(name, message, status=429)
-        if not text.strip():
-            return JSONResponse({"error": "The message is empty."}, 400) if wants_json else chat_view(name, "The message is empty.", status=400)
-        command = COMMAND.match(text.strip())
+            return refuse("Still answering your last messages; send this one when a reply has come.", 429)
+        if not text.strip() or not text.strip("\u200b\u200c\u200d\u2060\ufeff \t\r\n"):
+            return refuse("The message is empty.", 400)
+        command = command_of(text)
         if command:
-            return web_command(name, command.group(1), command.group(2).strip(), wants_json)
+            return web_command(name, command[0], command[1], wants_json)
         if len(text) > state.settings.max_message_chars:
-            message = f"That is very long ({len(text):,} characters); please send it in parts of up to {state.settings.max_message_chars:,}."
-            return JSONResponse({"error": message}, 413) if wants_json else chat_view(name, message, status=413)
+            return refuse(f"That is very long ({len(text):,} characters); please send it in parts of up to "
+                          f"{state.settings.max_message_chars:,}.", 413)
         stream_id, worker = start_turn(name, text)
         if wants_json:
-            next_nonce = secrets.token_urlsafe(16)
-            state.nonces.add(next_nonce)
-            return JSONResponse({"stream": f"/chat/stream/{stream_id}", "next_nonce": next_nonce})
+            return JSONResponse({"stream": f"/chat/stream/{stream_id}", "next_nonce": fresh_nonce()})
         await run_in_threadpool(worker.join)  # a plain form waits for the reply, without holding up anyone else
         state.streams.pop(stream_id, None)
         return RedirectResponse("/" if name == "chat" else f"/{name}", 303)
@@ -529,6 +571,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         elif command == "resources":
             html = env.get_template("card.html").render(t=words, card_title=replies(ui_language())["card_title"],
                                                         resources=_cards(care_card(state.profile.country)), notes=[], plan_link=None)
+        elif command == "country" and not arg:
+            html = (f"<p class='notice'>{_escape(state.profile.country or '-')}: type /country and two letters, "
+                    "like /country KE, or choose in Settings.</p>")
         elif command == "country":
             try:
                 state.profile = Profile(**{**state.profile.model_dump(), "country": country_code(arg)})
@@ -540,7 +585,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 if state.store is not None:
                     state.store.put("profile", state.profile.model_dump())
                 html = f"<p class='notice'>{_escape(words['saved'])} ({_escape(state.profile.country or '-')})</p>"
-        elif command == "role" and arg in role_names() and name == "chat":
+        elif command == "role" and arg and name == "chat":
             current.session.role = arg
             html = f"<p class='notice'>{_escape(words.get('intro_' + arg, load_role(arg).intro))}</p>"
         elif command == "why":
@@ -551,9 +596,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "why", "end"))
             html = f"<p class='notice'>Here you can use the buttons and links, or type {_escape(shown)}.</p>"
         if wants_json:
-            next_nonce = secrets.token_urlsafe(16)
-            state.nonces.add(next_nonce)
-            return JSONResponse({"redirect": go, "end": ending, "html": html, "next_nonce": next_nonce})
+            return JSONResponse({"redirect": go, "end": ending, "html": html, "next_nonce": fresh_nonce()})
         if ending:
             return end_view()
         return RedirectResponse(go, 303) if go else chat_view(name, said=html)
@@ -695,7 +738,11 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             # Never the error's own words for a file: they can quote a line of whatever file was named.
             return settings_view(exc.message.splitlines()[0][:300] if not reach or reach.startswith("sends") else
                                  f"“{spec}” could not be used: it is not a model file or a script of replies typingcure can read.", 400)
+        if state.history != "open" and KeyFile(state.home / KEY_NAME).exists():
+            return settings_view("Unlock your history to change the model: it is kept with your history.", 403)
         state.backend, state.parts = spec, candidate
+        if state.store is not None:
+            state.store.put("backend", spec)
         return settings_view(f"Now using {spec}.")
 
     @app.get("/settings/export")
@@ -727,6 +774,10 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         form = await checked(request)
         if form.get("confirm") != "yes":
             return settings_view("Tick the box to confirm; nothing was deleted.", 400)
+        if state.history != "open" and KeyFile(state.home / KEY_NAME).exists():
+            # Only someone who unlocked the history may destroy it (a visit that keeps nothing may not).
+            return settings_view("Unlock your history first: only you can wipe it (a forgotten passphrase: "
+                                 "run `typingcure wipe` in a terminal).", 403)
         with state.lock:  # never held across an await: the idle-lock thread and the middleware take it too
             if state.store is not None:
                 state.store.close()
@@ -735,8 +786,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return settings_view("Everything was wiped. Nothing from now on is kept.")
 
     @app.get("/about", response_class=HTMLResponse)
-    async def about() -> Response:
-        return render("about.html", title=ui_strings()["about"], home=str(state.home))
+    async def about(request: Request) -> Response:
+        # Where the history lies is for the person, not for whoever asks.
+        return render("about.html", title=ui_strings()["about"], home=str(state.home) if known(request) else "…")
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -753,7 +805,22 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
 
 TERMINAL_HINT = re.compile(r"\s*[(（][^()（）]*/plan[^()（）]*[)）]")  # "(type /plan)", "（/plan と入力）": a link here instead
-COMMAND = re.compile(r"^/([a-z]+)\b\s*(.*)$", re.S)
+# A command only when the whole message is one: "/end it all, I want to die" is a message, read for risk like any other.
+COMMAND = re.compile(r"^/(?:(plan)(?:\s+(?:show|new|stop|edit\s+\d{1,2}))?|(resources|why|help|end|quit|exit|settings)"
+                     r"|(country)(?:\s+(\S{1,12}))?|(role)(?:\s+([a-z]{2,20}))?)\s*[.!]?$")
+
+
+def command_of(text: str) -> tuple[str, str] | None:
+    """`/country ke` -> ("country", "ke"); a message that is not exactly a command -> None."""
+    found = COMMAND.match(text.strip())
+    if found is None:
+        return None
+    groups = found.groups()
+    name = next(g for g in (groups[0], groups[1], groups[2], groups[4]) if g)
+    arg = (groups[3] if name == "country" else groups[5] if name == "role" else "") or ""
+    if name == "role" and arg and arg not in role_names():
+        return None
+    return name, arg
 
 
 def for_the_web(reply: str) -> str:

@@ -44,7 +44,11 @@
     fetch(form.action, {method: "POST", body: data, headers: {"Accept": "application/json"}, credentials: "same-origin"})
       .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
       .then(function (res) {
-        if (!res.ok) { started(); reply.textContent = res.body.error || "Something went wrong."; button.disabled = false; return; }
+        if (!res.ok) {  // not sent: it stays in the box, and can be sent again
+          started(); reply.textContent = res.body.error || "Something went wrong."; button.disabled = false;
+          if (res.body.next_nonce) form.querySelector("input[name=nonce]").value = res.body.next_nonce;
+          return;
+        }
         box.value = "";
         form.querySelector("input[name=nonce]").value = res.body.next_nonce;
         if (!res.body.stream) {  // a slash command typed here: the same as the buttons and links
