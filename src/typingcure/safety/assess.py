@@ -635,7 +635,7 @@ class LayeredAssessor(LexiconAssessor):
         self.cuts = (classifier_low if classifier_low is not None else cuts["low"],
                      classifier_moderate if classifier_moderate is not None else cuts["moderate"],
                      max(cuts.get("high", 0.95), classifier_moderate or 0.0))
-        self.cut_other = max(self.cuts[1], float(cuts.get("moderate_other_languages", self.cuts[2])))
+        self.cut_other = float(cuts.get("moderate_other_languages", self.cuts[2]))
         self.model = ModelAssessor(model, model_timeout) if model is not None else None  # type: ignore[arg-type]
         self.spec = "layered"
 
