@@ -168,6 +168,12 @@ def test_the_plan_follows_the_persons_language(script: str) -> None:
     assert done.returncode == 0 and "plan de seguridad" in done.stdout.decode().lower()
 
 
+def test_a_message_that_starts_with_a_slash_is_still_read_for_risk(script: str) -> None:
+    done = run_cli("chat", "--backend", script, "--country", "GB", stdin="/end it all, I want to die tonight\n/i want to kill myself\n")
+    out = done.stdout.decode()
+    assert done.returncode == 0 and "Unknown command" not in out and out.count("116 123") >= 2
+
+
 def test_chat_with_a_broken_backend_exits_non_zero() -> None:
     done = run_cli("chat", "--backend", f"openai:m@http://127.0.0.1:{free_port()}/v1", stdin="hello\n")
     assert done.returncode == 3 and b"cannot reach" in done.stdout + done.stderr

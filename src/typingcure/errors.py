@@ -1,7 +1,9 @@
 """Errors a person or a calling tool can act on.
 
 Every error carries a one-line message that says what went wrong and what to do; the CLI prints
-that line alone (a traceback only with TYPINGCURE_DEBUG=1) and exits with `exit_code`.
+that line alone (a traceback only with TYPINGCURE_DEBUG=1) and exits with `exit_code`:
+2 bad input or setting, 3 model, 4 download, 5 passphrase (`store.LockedError`), 6 store
+(`store.StoreError`); anything else that escapes is a bug, and exits 1 with one line too.
 """
 
 from __future__ import annotations
@@ -34,4 +36,6 @@ class BackendError(TypingcureError):
 
 
 class DownloadError(TypingcureError):
+    """A model could not be downloaded, or its checksum did not match."""
+
     exit_code = 4

@@ -1,6 +1,8 @@
 """`typingcure chat`: an interactive conversation, streamed; also works with stdin as a pipe.
 
 Commands: /role [NAME], /country XX, /resources, /plan [show|edit N|new|stop], /why, /help, /end.
+A line that cannot be used (not UTF-8, an unknown country, a message too long) gets one line
+saying why, and the conversation goes on; a line of only invisible characters is an empty line.
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from __future__ import annotations
 import sys
 import click
 
-from ..config import load_settings, user_dir
+from ..commands import command_of
+from ..config import country_code, load_settings, user_dir
 from ..errors import BackendError, InputError, TypingcureError
 from ..explain import explain_turn, resource_lines
 from ..pipeline import Parts, Session, build_parts, run_turn
@@ -17,10 +20,11 @@ from ..safety.plan import SECTIONS, PlanFlow, SafetyPlan, plan_texts, render_pla
 from ..safety.replies import replies
 from ..safety.resources import care_card
 from ..types import Profile, at_least
+from ._io import MAX_STDIN_BYTES, decode, is_blank, read_lines
 
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
-  /country XX    your country (two letters), for the right local services
+  /country XX    your country (two letters, `typingcure countries` lists them), for the right local services
   /resources     local crisis lines and emergency numbers
   /plan          make a safety plan together (/plan show, /plan edit N, /plan new)
   /why           what each safety stage decided on the last turn, and why
@@ -28,11 +32,22 @@ HELP = """Commands:
 In an emergency, call your local emergency number. I'm an AI, not a person, a therapist or an emergency service."""
 
 
-WELCOME = """typingcure is an AI that runs on this computer. It is not a person, a therapist or an emergency service.
+WELCOME = """typingcure is an AI. It is not a person, a therapist or an emergency service.
 If you are in danger, call your local emergency number; /resources shows the right services for your country.
-With the built-in model, what you write stays on this computer. This version keeps a conversation only
-while this window is open: nothing is written to disk, so there is nothing to delete afterwards.
+{where}
+{kept}
 Its safety checks do not depend on the model: /why shows what they decided and why."""
+
+WHERE = {False: "The model runs on this computer: what you write stays here.",
+         True: "What you write goes to the model server you chose, with personal details replaced first."}
+KEPT = {True: "This conversation is kept on this computer, encrypted with your passphrase;\n"
+              "typingcure export, forget and wipe are always one command away.",
+        False: "Nothing from this conversation is written to disk, so there is nothing to delete afterwards."}
+
+
+def welcome(*, remote: bool, kept: bool) -> list[str]:
+    """The first-run welcome, true for this session: where the words go, and whether they are kept."""
+    return WELCOME.format(where=WHERE[remote], kept=KEPT[kept]).split("\n")
 
 
 TYPING = "typing…"
@@ -44,6 +59,7 @@ class ChatUI:
     def __init__(self, session: Session, parts: Parts, interactive: bool, store=None, kept: str = "") -> None:  # type: ignore[no-untyped-def]
         self.session, self.parts, self.interactive = session, parts, interactive
         self.store, self.kept = store, kept
+        self.lines = read_lines(sys.stdin.buffer)
         self.flow: PlanFlow | None = None
         self.console = None
         if interactive:
@@ -66,18 +82,24 @@ class ChatUI:
         self.console.print(Panel(Text("\n".join(lines)), title=title, border_style=style, expand=False))
 
     def read(self) -> str | None:
+        """The next line, None at the end; InputError for a line that cannot be read (the next one can)."""
         try:
             if self.interactive:
                 return input("you › ")
-            line = sys.stdin.readline()
-            return line.rstrip("\n") if line else None
         except EOFError:
             return None
+        except UnicodeDecodeError:
+            raise InputError("that line is not valid UTF-8 text") from None
+        raw = next(self.lines, b"")
+        if raw is None:
+            raise InputError(f"that line is longer than {MAX_STDIN_BYTES // (1024 * 1024)} MB")
+        return decode(raw, "that line").rstrip("\r\n") if raw else None
 
     def greet(self) -> None:
         marker = user_dir() / ".welcome-shown"
         if not marker.exists():
-            self.block("Welcome", WELCOME.split("\n"), "green")
+            remote = bool(getattr(self.parts.backend, "remote", False))
+            self.block("Welcome", welcome(remote=remote, kept=self.store is not None), "green")
             try:
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.touch()
@@ -106,7 +128,7 @@ class ChatUI:
                 self.session.role = load_role(arg).name
                 self.say(load_role(arg).intro)
         elif name == "country":
-            self.session.profile = Profile(**{**self.session.profile.model_dump(), "country": arg or None})
+            self.session.profile = Profile(**{**self.session.profile.model_dump(), "country": country_code(arg)})
             if self.store is not None:
                 self.store.put("profile", self.session.profile.model_dump())
             self.say(f"Country set to {self.session.profile.country or 'not set'}.")
@@ -140,9 +162,10 @@ class ChatUI:
                 self.say("Type /plan edit N to change a step, or /plan new to start again.")
         elif word == "stop":
             self.flow = None
-            self.say("Okay, we've stopped. What you wrote so far is kept; /plan show shows it.")
+            until = "" if self.store is not None else " until this session ends"
+            self.say(f"Okay, we've stopped. What you wrote so far is kept{until}; /plan show shows it.")
         elif word == "edit":
-            if rest.strip().isdigit() and 1 <= int(rest) <= len(SECTIONS):
+            if rest.strip().isdecimal() and 1 <= int(rest) <= len(SECTIONS):
                 self.flow = PlanFlow(plan, language=language, only=SECTIONS[int(rest) - 1])
                 self.session.plan = self.flow.plan
                 self.say(self.flow.question())
@@ -204,11 +227,18 @@ class ChatUI:
     def run(self) -> int:
         self.greet()
         status = 0
-        while (line := self.read()) is not None:
-            line = line.strip()
-            if not line:
+        while True:
+            try:
+                line = self.read()
+            except InputError as exc:
+                self.say(f"typingcure: {exc.message}")
                 continue
-            if line.startswith("/"):
+            if line is None:
+                break
+            line = line.strip()
+            if is_blank(line):
+                continue
+            if command_of(line) is not None:  # exactly a command; "/end it all…" is a message, read for risk
                 try:
                     if not self.command(line):
                         break

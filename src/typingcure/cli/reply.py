@@ -1,4 +1,8 @@
-"""`typingcure reply --json`: one aligned reply, as the public contract promises (DESIGN.md)."""
+"""`typingcure reply --json`: one aligned reply, as the public contract promises (DESIGN.md).
+
+Bad input (not JSON, the wrong shape, a lone surrogate, a message of only invisible characters,
+an unknown country) is one line on stderr and exit 2, before any model is made.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import sys
 
 import click
 
-from ..api import parse_reply_request, reply_to
-from ..config import load_settings
+from ..api import ReplyRequest, parse_reply_request, reply_to
+from ..config import country_code, load_settings
+from ..errors import InputError
 from ..pipeline import build_parts
-from ._io import decode, parse_json, read_stdin_bytes, write_json
+from ._io import decode, is_blank, parse_json, read_stdin_bytes, reject_surrogates, write_json
 
 
 @click.command("reply")
@@ -19,15 +24,32 @@ from ._io import decode, parse_json, read_stdin_bytes, write_json
 @click.option("--country", help="Two-letter country code for local services (plain-text mode only).")
 def reply_command(as_json: bool, backend: str | None, role: str | None, country: str | None) -> None:
     """Reply to one message read from stdin (plain text, or the JSON contract with --json)."""
+    try:
+        country_code(country)
+    except InputError as exc:
+        raise InputError(f"--country: {exc.message}") from None
     text = decode(read_stdin_bytes())
     if as_json:
-        request = parse_reply_request(parse_json(text))
+        data = parse_json(text)
+        reject_surrogates(data, "the request")
+        request = checked(parse_reply_request(data))
     else:
-        request = parse_reply_request({"messages": [{"role": "user", "content": text}], "role": role,
-                                       "profile": {"country": country}})
+        request = checked(parse_reply_request({"messages": [{"role": "user", "content": text}], "role": role,
+                                               "profile": {"country": country}}))
     settings = load_settings({"backend": backend, "role": role})
     result = reply_to(request, build_parts(settings.backend, settings), settings)
     if as_json:
         write_json(result)
     else:
         sys.stdout.write(result["reply"] + "\n")
+
+
+def checked(request: ReplyRequest) -> ReplyRequest:
+    """What the request model lets through but a reply cannot use: an invisible message, an unknown country."""
+    if is_blank(request.messages[-1].content):
+        raise InputError("the message is empty: type something, even a single word")
+    try:
+        country_code(request.profile.country)
+    except InputError as exc:
+        raise InputError(f"invalid request at profile.country: {exc.message}") from None
+    return request

@@ -1,15 +1,28 @@
-"""`typingcure serve`: the web app, on this computer only unless you give an access token."""
+"""`typingcure serve`: the web app, on this computer only unless you give an access token.
+
+Everything is checked before the server starts (the settings, the backend spec, the token, the
+idle time, that the address can be listened on), so a bad value is one line and exit 2, never a
+server that starts and fails on the first message. The backend is made, not loaded: no model is
+read and no server is called until the first message.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
+import re
 import secrets
+import socket
 
 import click
 
+from ..backends import backend_from_spec
 from ..config import load_settings, user_dir
 from ..errors import InputError
+
+MIN_TOKEN_CHARS = 16
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")  # what a URL carries as it is (RFC 3986 "unreserved")
 
 
 def is_loopback(host: str) -> bool:
@@ -21,24 +34,68 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_token(token: str, where: str) -> None:
+    example = secrets.token_urlsafe(16)
+    if len(token) < MIN_TOKEN_CHARS:
+        raise InputError(f"the access token ({where}) is {len(token)} character(s); use at least {MIN_TOKEN_CHARS}, "
+                         f"for example {example}")
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise InputError(f"the access token ({where}) may hold only letters, digits and . _ ~ - (it travels in a URL), "
+                         f"for example {example}")
+
+
+def positive_minutes(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise click.BadParameter(f"must be a number of minutes above 0, not {value}")
+    return value
+
+
+def check_address(host: str, port: int) -> None:
+    """Bind every address the server will, and let go: a port in use or a name that does not resolve is
+    said now, in one line (as asyncio's create_server binds: a family this machine lacks is skipped)."""
+    try:
+        for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            try:
+                probe = socket.socket(family, kind, proto)
+            except OSError:
+                continue
+            with probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(address)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host") from None
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--token", help="required to bind beyond this computer (or TYPINGCURE_WEB_TOKEN)")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--token", help=f"required to bind beyond this computer (or TYPINGCURE_WEB_TOKEN); at least {MIN_TOKEN_CHARS} characters")
 @click.option("--backend", help="local | local:/path/model.gguf | openai:MODEL@URL | scripted:FILE")
-@click.option("--idle-minutes", type=float, default=15, show_default=True, help="lock the history after this long idle")
+@click.option("--idle-minutes", type=float, default=15, show_default=True, callback=positive_minutes,
+              help="lock the history after this long idle")
 def serve_command(host: str, port: int, token: str | None, backend: str | None, idle_minutes: float) -> None:
     """Start the web app. It binds 127.0.0.1 unless --host and an access token are given."""
+    where = "--token" if token else "TYPINGCURE_WEB_TOKEN"
     token = token or os.environ.get("TYPINGCURE_WEB_TOKEN") or None
+    if token is not None:
+        check_token(token, where)
     if not is_loopback(host) and not token:
         raise InputError(f"refusing to serve on {host} without an access token: anyone on the network could read "
                          f"your conversations. Add --token (for example --token {secrets.token_urlsafe(16)})")
+    settings = load_settings({"backend": backend})
+    backend_from_spec(settings.backend, timeout=settings.timeout)  # an unknown or malformed spec fails here
+    if settings.assessor_model:
+        backend_from_spec(settings.assessor_model, timeout=settings.timeout)
+    check_address(host, port)
     import uvicorn
 
     from ..web.app import create_app
 
-    settings = load_settings({"backend": backend})
     app = create_app(settings, home=user_dir(), token=token, idle_minutes=idle_minutes, hosts=[host], port=port)
-    shown = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/" + (f"?token={token}" if token else "")
     click.echo(f"typingcure is at {shown}  (Ctrl-C to stop)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # A bounded number of connections, and idle ones closed soon: many half-open connections from
+    # another local process must not use up the file handles and lock the person out.
+    uvicorn.run(app, host=host, port=port, log_level="warning", limit_concurrency=64, timeout_keep_alive=5)

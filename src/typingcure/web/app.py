@@ -40,6 +40,7 @@ from starlette.concurrency import run_in_threadpool
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..commands import command_of
 from ..config import Settings, country_code
 from ..explain import explain_turn
 from ..errors import ConfigError, InputError, TypingcureError
@@ -585,7 +586,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 if state.store is not None:
                     state.store.put("profile", state.profile.model_dump())
                 html = f"<p class='notice'>{_escape(words['saved'])} ({_escape(state.profile.country or '-')})</p>"
-        elif command == "role" and arg and name == "chat":
+        elif command == "role" and arg in role_names() and name == "chat":
             current.session.role = arg
             html = f"<p class='notice'>{_escape(words.get('intro_' + arg, load_role(arg).intro))}</p>"
         elif command == "why":
@@ -805,24 +806,6 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
 
 TERMINAL_HINT = re.compile(r"\s*[(（][^()（）]*/plan[^()（）]*[)）]")  # "(type /plan)", "（/plan と入力）": a link here instead
-# A command only when the whole message is one: "/end it all, I want to die" is a message, read for risk like any other.
-COMMAND = re.compile(r"^/(?:(plan)(?:\s+(?:show|new|stop|edit\s+\d{1,2}))?|(resources|why|help|end|quit|exit|settings)"
-                     r"|(country)(?:\s+(\S{1,12}))?|(role)(?:\s+([a-z]{2,20}))?)\s*[.!]?$")
-
-
-def command_of(text: str) -> tuple[str, str] | None:
-    """`/country ke` -> ("country", "ke"); a message that is not exactly a command -> None."""
-    found = COMMAND.match(text.strip())
-    if found is None:
-        return None
-    groups = found.groups()
-    name = next(g for g in (groups[0], groups[1], groups[2], groups[4]) if g)
-    arg = (groups[3] if name == "country" else groups[5] if name == "role" else "") or ""
-    if name == "role" and arg and arg not in role_names():
-        return None
-    return name, arg
-
-
 def for_the_web(reply: str) -> str:
     """A reply as the web page shows it: the terminal's "(type /plan)" becomes the link under it."""
     return TERMINAL_HINT.sub("", reply)

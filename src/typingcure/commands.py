@@ -1,0 +1,29 @@
+"""Slash commands, the same in the terminal and the web page.
+
+A message is a command only when the whole of it is one: "/plan", "/country KE", "/role journal".
+Anything else that happens to start with a slash ("/end it all, I want to die tonight") is a
+message like any other, and goes through the pipeline and its risk assessment.
+"""
+
+from __future__ import annotations
+
+import re
+
+COMMAND = re.compile(
+    r"^/(?:(plan)(?:\s+(?:show|new|stop|edit(?:\s+\S{1,4})?))?"
+    r"|(resources|why|help|end|quit|exit|settings)"
+    r"|(country)(?:\s+(\S{1,12}))?"
+    r"|(role)(?:\s+([a-z]{2,20}))?)\s*[.!]?$"
+)
+
+
+def command_of(text: str) -> tuple[str, str] | None:
+    """`/country ke` -> ("country", "ke"); `/plan edit 2` -> ("plan", "edit 2"); not exactly a command -> None."""
+    found = COMMAND.match(text.strip())
+    if found is None:
+        return None
+    plan, plain, country, country_arg, role, role_arg = found.groups()
+    name = plan or plain or country or role
+    if plan:
+        return name, text.strip()[len("/plan"):].strip()
+    return name, (country_arg if country else role_arg if role else "") or ""
