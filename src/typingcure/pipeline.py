@@ -36,6 +36,7 @@ from .safety.decide import LANGUAGE_NAMES, ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
 from .safety.replies import replies
+from ._text import is_blank
 from .types import (
     CheckResult,
     IntakeResult,
@@ -191,7 +192,7 @@ def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeR
     except UnicodeEncodeError:
         raise InputError("the message is not valid UTF-8 text") from None
     cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
-    if not cleaned:
+    if not cleaned or is_blank(cleaned):  # only zero-width or other invisible characters: nothing was said
         raise InputError("the message is empty: type something, even a single word")
     if len(cleaned) > max_chars:
         raise InputError(f"the message is too long ({len(cleaned):,} characters; the limit is {max_chars:,}); try sending it in parts")

@@ -74,9 +74,12 @@ class Profile(BaseModel):
     def _country_code(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
+        from .config import COUNTRIES  # (config imports this module)
+
         code = value.strip().upper()
-        if len(code) != 2 or not code.isalpha():
-            raise ValueError(f"country must be a two-letter ISO code such as 'NG', not {value!r}")
+        if len(code) != 2 or not code.isalpha() or code not in COUNTRIES:
+            raise ValueError(f"unknown country code {value!r}: use a two-letter ISO code such as NG "
+                             "(`typingcure countries` lists them)")
         return code
 
     @field_validator("language")

@@ -15,14 +15,10 @@ import unicodedata
 from typing import IO, Any, Iterator
 
 from ..errors import InputError
+from .._text import is_blank  # noqa: F401 - re-exported for the CLI
 
 MAX_STDIN_BYTES = 8 * 1024 * 1024
 MAX_NUMBER_DIGITS = 4300  # Python's own limit for turning digits into an int
-
-# Default_Ignorable_Code_Point (Unicode) outside the Cf category, and the braille blank: they draw nothing either.
-_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0") | frozenset(
-    map(chr, range(0xFE00, 0xFE10))) | frozenset(map(chr, range(0xE0100, 0xE01F0)))
-
 
 def read_stdin_bytes(limit: int = MAX_STDIN_BYTES) -> bytes:
     data = sys.stdin.buffer.read(limit + 1)
@@ -101,12 +97,6 @@ def reject_surrogates(data: Any, what: str = "input") -> None:
             stack.extend((f"{where} (a key)" if where else "a key", k) for k in value)
         elif isinstance(value, list):
             stack.extend((f"{where}.{i}" if where else str(i), v) for i, v in enumerate(value))
-
-
-def is_blank(text: str) -> bool:
-    """True when nothing in `text` would show: whitespace, controls, zero-width and other invisible characters."""
-    return all(ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
-               for ch in text)
 
 
 def write_json(obj: object) -> None:

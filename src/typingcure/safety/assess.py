@@ -530,12 +530,12 @@ def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
     turns: list[tuple[str, str]] = []
     for entry in history:
         if isinstance(entry, str):
-            turns.append(("user", entry))
+            turns.append(("user", _sound(entry)))
             continue
         role = entry.get("role") if isinstance(entry, dict) else getattr(entry, "role", None)
         content = entry.get("content") if isinstance(entry, dict) else getattr(entry, "content", None)
         if role in ("user", "assistant") and isinstance(content, str):
-            turns.append((role, content))
+            turns.append((role, _sound(content)))
     return turns
 
 
@@ -548,8 +548,19 @@ def _interpolate(x: float, xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(ys[-1])
 
 
+def _sound(text: str) -> str:
+    """A lone surrogate (from a broken paste or an API caller) becomes U+FFFD: left in, it makes a
+    learned layer fail, and the words around it ("nobody would miss me") must still be read."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _bounded(text: str) -> tuple[str, bool]:
     """At most LONGEST characters, so a pasted book is assessed in bounded time (design/risk-levels.md)."""
+    text = _sound(text)
     if len(text) <= LONGEST:
         return text, False
     half = LONGEST // 2

@@ -74,7 +74,15 @@ class SemanticDetector:
     def load(cls, threshold: float = 0.5, margin: float = 0.08) -> SemanticDetector | None:
         if importlib.util.find_spec("wordllama") is None:
             return None
+        import logging
+
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
         from wordllama import WordLlama
+
+        # wordllama sets up INFO logging of the whole process when imported: put it back as it was.
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
         model = WordLlama.load(cache_dir=_package_dir(), disable_download=True)
         return cls(model, threshold, margin)
