@@ -174,6 +174,15 @@ def test_a_message_that_starts_with_a_slash_is_still_read_for_risk(script: str) 
     assert done.returncode == 0 and "Unknown command" not in out and out.count("116 123") >= 2
 
 
+def test_ending_after_a_hard_session_repeats_the_local_line(script: str) -> None:
+    done = run_cli("chat", "--backend", script, "--country", "GB", stdin="I want to kill myself\n/end\n")
+    out = done.stdout.decode()
+    close = out[out.rindex("worried me"):]
+    assert "116 123" in close and "Take care of yourself" in close
+    calm = run_cli("chat", "--backend", script, "--country", "GB", stdin="long day at work\n/end\n").stdout.decode()
+    assert "worried me" not in calm
+
+
 def test_chat_with_a_broken_backend_exits_non_zero() -> None:
     done = run_cli("chat", "--backend", f"openai:m@http://127.0.0.1:{free_port()}/v1", stdin="hello\n")
     assert done.returncode == 3 and b"cannot reach" in done.stdout + done.stderr
@@ -223,3 +232,16 @@ def test_chat_in_a_terminal_uses_panels(script: str, monkeypatch: pytest.MonkeyP
     text = out.decode(errors="replace")
     assert "If you need someone now" in text and "116 123" in text
     assert "╭" in text or "┌" in text  # a Rich panel, not plain text
+
+
+def test_a_terminal_reply_wraps_between_words_by_display_width(capsys: pytest.CaptureFixture[str]) -> None:
+    from typingcure.cli.chat import Wrapped, _cells
+
+    wrapped = Wrapped(40)
+    wrapped.write("I'm not a person, but I am here to listen to whatever is on your mind tonight. ")
+    wrapped.write("오늘 하루가 정말 길었네요. 무엇이 제일 힘들었는지 천천히 이야기해 주세요.")
+    lines = ("typingcure › " + capsys.readouterr().out).split("\n")
+    assert all(_cells(line) <= 40 for line in lines), lines
+    words = "I'm not a person, but I am here to listen to whatever is on your mind tonight.".split()
+    assert [w for line in lines for w in line.replace("typingcure › ", "").split()][:len(words)] == words  # no word cut
+    assert any("오늘" in line for line in lines) and _cells("오늘") == 4

@@ -7,7 +7,11 @@ saying why, and the conversation goes on; a line of only invisible characters is
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
+import unicodedata
+
 import click
 
 from ..commands import command_of
@@ -51,6 +55,61 @@ def welcome(*, remote: bool, kept: bool) -> list[str]:
 
 
 TYPING = "typing…"
+
+
+PROMPT = "typingcure › "
+
+
+def _cells(text: str) -> int:
+    """Columns `text` takes in a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class Wrapped:
+    """Streamed sentences written to a terminal with lines broken between words, by display width
+    (a line of Korean or Chinese is half as many characters), never inside a word."""
+
+    def __init__(self, width: int, indent: int = len(PROMPT)) -> None:
+        self.width, self.indent, self.column, self.space = max(20, width), indent, indent, False
+
+    def _newline(self) -> None:
+        click.echo("\n" + " " * self.indent, nl=False)
+        self.column, self.space = self.indent, False
+
+    def write(self, piece: str) -> None:
+        for token in re.findall(r"\s+|\S+", piece):
+            if token.isspace():
+                if "\n" in token:
+                    self._newline()
+                else:
+                    self.space = self.column > self.indent
+                continue
+            cells = _cells(token)
+            if self.column + self.space + cells > self.width and self.column > self.indent:
+                self._newline()
+            elif self.space:
+                click.echo(" ", nl=False)
+                self.column += 1
+            self.space = False
+            if self.column + cells <= self.width:
+                click.echo(token, nl=False)
+                self.column += cells
+                continue
+            for ch in token:  # a run with no spaces wider than the line (Chinese, Japanese, a URL)
+                if self.column + _cells(ch) > self.width:
+                    self._newline()
+                click.echo(ch, nl=False)
+                self.column += _cells(ch)
+
+
+def _closing_words(language: str) -> str:
+    """The web app's words for the end of a hard session, in the person's language."""
+    from importlib.resources import files
+
+    import yaml
+
+    strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+    return (strings.get(language) or strings["en"]).get("end_worried", strings["en"]["end_worried"])
 
 
 class ChatUI:
@@ -202,20 +261,24 @@ class ChatUI:
     def turn(self, text: str) -> None:
         typing = self.interactive  # "typing…" from the moment the message is sent, until the first sentence
         if typing:
-            click.echo("typingcure › " + click.style(TYPING, dim=True), nl=False)
+            click.echo(PROMPT + click.style(TYPING, dim=True), nl=False)
+        wrapped = Wrapped(shutil.get_terminal_size().columns - 1) if self.interactive else None
 
         def release(piece: str) -> None:
             nonlocal typing
             if typing:
-                click.echo("\r\x1b[Ktypingcure › ", nl=False)
+                click.echo("\r\x1b[K" + PROMPT, nl=False)
                 typing = False
-            click.echo(piece, nl=False)
+            if wrapped is not None:
+                wrapped.write(piece)
+            else:
+                click.echo(piece, nl=False)
 
         try:
             turn = run_turn(self.session, text, self.parts, on_release=release)
         finally:
             if typing:
-                click.echo("\r\x1b[Ktypingcure › ", nl=False)
+                click.echo("\r\x1b[K" + PROMPT, nl=False)
         click.echo("" if turn.reply else "(saved quietly)")
         if turn.decision.resources:
             self.say("")
@@ -223,6 +286,17 @@ class ChatUI:
         for note in turn.notes:
             self.say(f"  · {note}")
         self.say("")
+
+    def close_after_risk(self) -> None:
+        """After a session with risk at moderate or more, the close repeats the local services, in the
+        language the person last wrote in."""
+        turns = self.session.turns
+        if not any(at_least(t.risk.level, "moderate") for t in turns):
+            return
+        language, script = turns[-1].intake.language, turns[-1].intake.script
+        self.say("")
+        self.say(_closing_words(language))
+        self.block(replies(language, script)["card_title"], resource_lines(None, care_card(self.session.profile.country)), "yellow")
 
     def run(self) -> int:
         self.greet()
@@ -257,6 +331,7 @@ class ChatUI:
                 if not self.interactive:
                     return exc.exit_code
                 status = exc.exit_code
+        self.close_after_risk()
         where = ("were sent to the model server you chose, with personal details replaced" if self.parts.backend.remote
                  else "stayed on this computer")
         self.say(f"Take care of yourself. Your words {where}.")

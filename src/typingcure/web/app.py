@@ -644,7 +644,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         highest = max((t.risk.level for t in turns), key=["none", "low", "moderate", "high", "imminent"].index, default="none")
         words = ui_strings()
         worried = highest in ("moderate", "high", "imminent")
-        summary = " ".join([words["end_count"].format(n=len(turns)), *([words["end_worried"]] if worried else []), words["end_care"]])
+        summary = " ".join([words["end_count_one" if len(turns) == 1 else "end_count"].format(n=len(turns)), *([words["end_worried"]] if worried else []), words["end_care"]])
         state.pages.pop("chat", None)
         if state.store is not None:
             state.pages["chat"] = Page(Session(profile=state.profile), state.store.new_conversation(state.profile.model_dump(), "listener"))
