@@ -468,7 +468,11 @@ class LexiconAssessor:
         carried_hits = [h for i, past in users if i > reassured_at for h in self.message_hits(past)
                         if h.about == "self" and (i > denied_at or h.pattern.category != "suicide")
                         and (h.detector != "classifier" or i in recent)]
-        distress_before = any(level_rank(h.level) >= level_rank("low") for h in earlier_hits) or any(
+        # Distress before a means question: words of a setback, a lexicon's reading at low or more, or
+        # a learned layer's at moderate or more (its low alone is too unsure: "a school project on
+        # bridges" read as distress made the next question about bridges high).
+        distress_before = any(level_rank(h.level) >= level_rank("moderate" if h.detector.startswith(("classifier", "semantic"))
+                                                                else "low") for h in earlier_hits) or any(
             self._markers("distress", past) for past in earlier
         ) or self._markers("distress", text)
 
