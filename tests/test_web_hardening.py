@@ -355,3 +355,16 @@ def test_a_refused_message_can_be_sent_again(tmp_path: Path, home: Path) -> None
     again = client.post("/chat/send", data={"csrf": csrf, "nonce": r.json()["next_nonce"], "text": "shorter now"},
                         headers={"Accept": "application/json"})
     assert again.status_code == 200 and "stream" in again.json()
+
+
+def test_a_passphrase_from_the_environment_opens_the_history_for_the_browser_with_the_printed_code(
+        tmp_path: Path, home: Path) -> None:
+    client, _ = unlocked(tmp_path, home)  # a history exists
+    app = create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home, passphrase="open sesame")
+    code = app.state.tc.start_code  # type: ignore[attr-defined]
+    stranger, person = TestClient(app, base_url=LOCAL), TestClient(app, base_url=LOCAL)
+    assert "a secret worry" not in stranger.get("/").text  # open, but not for a browser without the code
+    assert "a secret worry" in person.get(f"/?code={code}", follow_redirects=True).text
+    assert "a secret worry" not in stranger.get(f"/?code={code}", follow_redirects=True).text  # one use
+    with pytest.raises(Exception):
+        create_app(Settings(backend=scripted(tmp_path)), home=home, passphrase="wrong")

@@ -93,8 +93,13 @@ def serve_command(host: str, port: int, token: str | None, backend: str | None, 
 
     from ..web.app import create_app
 
-    app = create_app(settings, home=user_dir(), token=token, idle_minutes=idle_minutes, hosts=[host], port=port)
-    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/" + (f"?token={token}" if token else "")
+    from ..store import passphrase_from_env
+
+    app = create_app(settings, home=user_dir(), token=token, idle_minutes=idle_minutes, hosts=[host], port=port,
+                     passphrase=passphrase_from_env() if settings.history != "off" else None)
+    code = app.state.tc.start_code
+    query = "&".join(q for q in (f"token={token}" if token else "", f"code={code}" if code else "") if q)
+    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/" + (f"?{query}" if query else "")
     click.echo(f"typingcure is at {shown}  (Ctrl-C to stop)", err=True)
     # A bounded number of connections, and idle ones closed soon: many half-open connections from
     # another local process must not use up the file handles and lock the person out.

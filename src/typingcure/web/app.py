@@ -147,6 +147,7 @@ class State:
     profile: Profile = field(default_factory=Profile)
     backend: str = ""
     sessions: set[str] = field(default_factory=set)   # browsers that unlocked (or chose to keep nothing)
+    start_code: str | None = None                      # one use: lets the first browser into a history opened at start
     failures: int = 0                                  # wrong passphrases in a row
     next_guess: float = 0.0                            # monotonic time before which a guess is not heard
     hosts: tuple[str, ...] = LOOPBACK
@@ -166,9 +167,11 @@ def _cards(resources: tuple[Resource, ...] | list[dict[str, Any]]) -> list[dict[
 
 
 def create_app(settings: Settings, *, home: Path, token: str | None = None, idle_minutes: float = 15,
-               hosts: Sequence[str] = (), port: int | None = None) -> FastAPI:
+               hosts: Sequence[str] = (), port: int | None = None, passphrase: str | None = None) -> FastAPI:
     """The app for one person. `hosts` are names it answers to besides 127.0.0.1, localhost and ::1
-    (the address it is bound to); `port`, when given, must be the one in the Host header."""
+    (the address it is bound to); `port`, when given, must be the one in the Host header. With a
+    `passphrase` (TYPINGCURE_PASSPHRASE) the history is open from the start, and the browser that
+    opens `app.state.tc.start_link` first is the one that may see it."""
     if not isinstance(idle_minutes, (int, float)) or not math.isfinite(idle_minutes) or idle_minutes <= 0:
         raise ConfigError(f"the idle time must be a number of minutes above 0, not {idle_minutes!r}")
     state = State(settings=settings, home=home, token=token, idle_seconds=idle_minutes * 60,
@@ -268,6 +271,17 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     threading.Thread(target=watch, args=(weakref.ref(state),), daemon=True, name="typingcure-idle-lock").start()
 
+    if passphrase:
+        # The terminal that started serve knows the passphrase; the browser proves it came from
+        # there with the one-time code in the printed address (nobody else on this computer has it).
+        state.store, state.history = SQLiteStore.open(home, passphrase), "open"
+        saved, chosen = state.store.get("profile"), state.store.get("backend")
+        if saved:
+            state.profile = Profile(**saved)
+        if isinstance(chosen, str) and chosen:
+            state.backend = chosen
+        state.start_code = secrets.token_urlsafe(24)
+
     def host_ok(value: str | None, scheme_port: int = 80) -> bool:
         if not value:
             return False
@@ -325,6 +339,13 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             if int(length) > MAX_BODY:
                 return secured(PlainTextResponse(f"that is too much to send at once (more than {MAX_BODY // 1000} kB)", status_code=413))
         path = request.url.path
+        code = request.query_params.get("code")
+        if code and state.start_code and secrets.compare_digest(code.encode("utf-8", "replace"), state.start_code.encode()):
+            state.start_code = None  # one use
+            entered = secured(RedirectResponse("/", 303))
+            new_session(entered, only=False)
+            state.last_seen = time.monotonic()
+            return entered
         public = path in PUBLIC_PATHS or path.startswith("/static/")
         issue = False
         with state.lock:
