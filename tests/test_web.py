@@ -115,7 +115,7 @@ def test_ending_a_session_gives_a_short_summary(client: TestClient) -> None:
     send(client, "I want to kill myself")
     csrf, _ = tokens(client.get("/").text)
     summary = client.post("/chat/end", data={"csrf": csrf}).text
-    assert "You wrote 1 message(s) this session." in summary and "worried me" in summary
+    assert "You wrote one message this session." in summary and "worried me" in summary
     assert "I want to kill myself" not in client.get("/").text  # a fresh session
 
 

@@ -378,4 +378,5 @@ def _keep_history(history: str, session: Session, parts: Parts):  # type: ignore
     if plan:
         session.plan = SafetyPlan(**plan)
     parts.recorder = StoreRecorder(store, store.new_conversation(session.profile.model_dump(), session.role))
-    return store, f"This conversation is kept, encrypted, in {user_dir()} (typingcure export, forget, wipe)."
+    fixed = "".join(f"\n{note}" for note in store.notes)  # e.g. files others could read, made private
+    return store, f"This conversation is kept, encrypted, in {user_dir()} (typingcure export, forget, wipe).{fixed}"

@@ -94,6 +94,10 @@ def serve_command(host: str, port: int, token: str | None, backend: str | None, 
     from ..web.app import create_app
 
     from ..store import passphrase_from_env
+    from ..store.sqlite import secure_home
+
+    for note in secure_home(user_dir()):  # files others could read, made private before anything is served
+        click.echo(note, err=True)
 
     app = create_app(settings, home=user_dir(), token=token, idle_minutes=idle_minutes, hosts=[host], port=port,
                      passphrase=passphrase_from_env() if settings.history != "off" else None)

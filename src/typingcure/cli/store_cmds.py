@@ -12,7 +12,8 @@ import click
 
 from ..config import user_dir
 from ..errors import InputError
-from ..store import KEY_NAME, KeyFile, LockedError, open_store, passphrase_from_env, to_markdown, wipe
+from ..store import (KEY_NAME, KeyFile, LockedError, open_store, passphrase_from_env, skipped_note, to_markdown, wipe,
+                     write_private)
 
 FIRST_TIME = """Your conversations will be kept on this computer, encrypted with a passphrase only you know.
 If you lose the passphrase, the history cannot be recovered by anyone, including you.
@@ -41,7 +42,10 @@ def _store():  # type: ignore[no-untyped-def]
     secret = ask_passphrase()
     if not secret:
         raise LockedError("a passphrase is needed (type it in a terminal, or set TYPINGCURE_PASSPHRASE)")
-    return open_store(secret, create=False)
+    store = open_store(secret, create=False)
+    for note in store.notes:  # what opening fixed (files others could read, a half-written key)
+        click.echo(f"typingcure: {note}", err=True)
+    return store
 
 
 @click.command("history")
@@ -66,12 +70,16 @@ def export_command(fmt: str, out: Path | None) -> None:
     finally:
         store.close()
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else to_markdown(data)
+    note = skipped_note(data)
+    if note:
+        click.echo(f"typingcure: {note}", err=True)
     if out is None:
         click.echo(text)
         return
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        write_private(out, text)  # plaintext: 0600, like the store it came from
+    except OSError as exc:
+        raise InputError(f"cannot write {out} ({exc.strerror}); nothing was written") from None
     click.echo(f"written to {out}", err=True)
 
 

@@ -1,8 +1,10 @@
 """Encrypted local storage, export and crypto-shredding (design/privacy.md).
 
     store = open_store()                       # the passphrase from TYPINGCURE_PASSPHRASE or the caller
+    for note in store.notes: show(note)        # e.g. files that others could read were made private
     recorder = StoreRecorder(store, store.new_conversation(profile, role))
     parts.recorder = recorder                  # run_turn() now keeps each turn, encrypted
+    data = store.export(); skipped_note(data)  # damaged records are left out and counted
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from ..config import user_dir
 from ..pipeline import Recorder, Session
 from ..types import TurnResult
 from .crypto import Box, KeyFile, LockedError, StoreError
-from .sqlite import DB_NAME, KEY_NAME, SQLiteStore, wipe
+from .files import write_private
+from .sqlite import DB_NAME, KEY_NAME, SQLiteStore, secure_home, wipe
 
 __all__ = ["Box", "KeyFile", "LockedError", "SQLiteStore", "StoreError", "StoreRecorder", "open_store", "to_markdown",
-           "wipe", "DB_NAME", "KEY_NAME", "passphrase_from_env"]
+           "wipe", "DB_NAME", "KEY_NAME", "passphrase_from_env", "secure_home", "skipped_note",
+           "write_private"]
 
 
 def passphrase_from_env() -> str | None:
@@ -46,9 +50,23 @@ class StoreRecorder(Recorder):
         self.store.add_turn(self.conversation, turn)
 
 
+def skipped_note(export: dict[str, Any]) -> str | None:
+    """One line naming what export() had to leave out, or None when everything could be read."""
+    skipped = export.get("skipped") or []
+    if not skipped:
+        return None
+    named = "; ".join(skipped[:3]) + (f"; and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+    one = len(skipped) == 1
+    return (f"{len(skipped)} damaged record{'' if one else 's'} could not be read and {'was' if one else 'were'} "
+            f"left out ({named}); everything else is exported")
+
+
 def to_markdown(export: dict[str, Any]) -> str:
     when = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     lines = ["# Everything typingcure kept", "", f"Exported {when(export['exported'])}.", ""]
+    note = skipped_note(export)
+    if note:
+        lines += [f"_{note[0].upper()}{note[1:]}._", ""]
     if export.get("profile"):
         lines += ["## Profile", "", *[f"- {k}: {v}" for k, v in export["profile"].items() if v], ""]
     plan = export.get("safety_plan")
@@ -57,7 +75,7 @@ def to_markdown(export: dict[str, Any]) -> str:
         for section, items in plan["sections"].items():
             lines += [f"**{section.replace('_', ' ')}**", *[f"- {i}" for i in items], ""]
     for c in export["conversations"]:
-        lines += [f"## Conversation {c['id']} ({when(c['created'])}, role: {c['role']})", ""]
+        lines += [f"## Conversation {c['id']} ({when(c['created'])}, role: {c.get('role', 'unknown')})", ""]
         for turn in c["turns"]:
             lines += [f"**You:** {turn['user_text']}", ""]
             if turn["reply"]:
