@@ -10,8 +10,14 @@ SQLite in WAL mode with synchronous=FULL) in a temporary folder. Prints a table,
 from __future__ import annotations
 
 import argparse
+import os
+import random
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +32,70 @@ FAST = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+CHANGER = """
+import sys
+from pathlib import Path
+from typingcure.store.crypto import KeyFile
+key = KeyFile(Path(sys.argv[1]) / "key.json", kdf={"time_cost": 1, "memory_cost": 8192, "parallelism": 1})
+old, new = "first", "second"
+while True:
+    key.change(old, new)
+    old, new = new, old
+"""
+
+
+def kills_during_passphrase_changes(tmp: Path, kills: int = 20) -> dict[str, int]:
+    """A process changes the passphrase back and forth; it is SIGKILLed at random moments. After each
+    kill: the next start must shred any half-written key, and one of the two passphrases must open."""
+    folder = tmp / "kills"
+    store = SQLiteStore.open(folder, "first", kdf=FAST)
+    store.close()
+    rng, left, unopenable = random.Random(14), 0, 0
+    from typingcure.store.crypto import KeyFile, LockedError
+    from typingcure.store.sqlite import secure_home
+
+    for _ in range(kills):
+        proc = subprocess.Popen([sys.executable, "-c", CHANGER, str(folder)], env=os.environ)
+        time.sleep(0.3 + rng.random() * 0.4)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        secure_home(folder)
+        left += sum(1 for p in folder.iterdir() if p.name.startswith("key.json") and p.name != "key.json")
+        opened = False
+        for secret in ("first", "second"):
+            try:
+                KeyFile(folder / "key.json").unlock(secret)
+                opened = True
+            except LockedError:
+                pass
+        unopenable += not opened
+    return {"kills": kills, "key_material_left": left, "key_unopenable": unopenable}
+
+
+def concurrent_turns(tmp: Path, threads: int = 8, each: int = 50) -> dict[str, int]:
+    store = SQLiteStore.open(tmp / "threads", "pass", kdf=FAST)
+    session = Session(profile=Profile(country="GB"))
+    turn = run_turn(session, "a long day", build_parts(ScriptedBackend(["That sounds like a lot."])))
+    cids = [store.new_conversation({"country": "GB"}, "listener") for _ in range(threads)]
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        for _ in range(each):
+            try:
+                store.add_turn(cids[n], turn)
+            except Exception as exc:  # noqa: BLE001 - counted
+                errors.append(type(exc).__name__)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    stored = sum(len(store.turns(c)) for c in cids)
+    store.close()
+    return {"turns_sent": threads * each, "turns_stored": stored, "errors": len(errors)}
 
 
 def main() -> None:
@@ -78,7 +148,14 @@ def main() -> None:
                "write_read_p95_ms": round(percentile(write_read, 0.95), 3), "turns": total,
                "conversations": len(listing), "open_s": round(open_s, 3), "export_s": round(export_s, 3),
                "store_mb": round(size_mb, 1), "markdown_chars": len(markdown)}
-    rows = [("key derivation, Argon2id 64 MiB × 3 (once per unlock)", f"{results['kdf_s']} s", ""),
+    with tempfile.TemporaryDirectory() as tmp:
+        results["kills"] = kills_during_passphrase_changes(Path(tmp))
+        results["threads"] = concurrent_turns(Path(tmp))
+    k, th = results["kills"], results["threads"]
+    rows = [("SIGKILLs during passphrase changes: key material left / key unopenable",
+             f"{k['kills']}: {k['key_material_left']} / {k['key_unopenable']}", "0 / 0"),
+            ("8 threads × 50 turns: stored / errors", f"{th['turns_stored']} of {th['turns_sent']} / {th['errors']}", "all / 0"),
+            ("key derivation, Argon2id 64 MiB × 3 (once per unlock)", f"{results['kdf_s']} s", ""),
             ("turn write + read, p50 / p95", f"{results['write_read_p50_ms']} / {results['write_read_p95_ms']} ms", "p95 ≤ 5 ms"),
             (f"open a store with {total:,} turns (KDF excluded)", f"{results['open_s'] * 1000:.0f} ms", "≤ 300 ms"),
             (f"export {total:,} turns (JSON + Markdown)", f"{results['export_s']:.2f} s", "≤ 5 s"),
