@@ -82,6 +82,25 @@ def run_cli(*args: str, stdin: bytes | str = b"", env: dict[str, str] | None = N
                           env=full_env, timeout=timeout, check=False)
 
 
+def serving(backend: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`typingcure serve` in its own process on a free loopback port: yields its address once /healthz answers."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--port", str(port), "--backend", backend],
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def write_script(path: Path, replies: list[Any]) -> str:
     path.write_text(json.dumps(replies), encoding="utf-8")
     return f"scripted:{path}"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from importlib.resources import files
@@ -24,7 +22,7 @@ from typingcure.web.app import create_app
 
 LOCAL = "http://127.0.0.1"  # the app answers only to its own Host
 
-from .conftest import free_port, needs_model, run_cli
+from .conftest import free_port, needs_model, run_cli, serving
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -194,21 +192,8 @@ def test_serve_refuses_other_addresses_without_a_token() -> None:
 def served(tmp_path: Path, home: Path) -> Iterator[str]:
     if shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (scripts/bootstrap --test installs it)")
-    port = free_port()
     backend = "local" if _bundled() else scripted(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--port", str(port), "--backend", backend],
-                            env={**__import__("os").environ, "TYPINGCURE_PASSPHRASE": "", "TYPINGCURE_COUNTRY": "GB"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from serving(backend, {"TYPINGCURE_PASSPHRASE": "", "TYPINGCURE_COUNTRY": "GB"})
 
 
 def _bundled() -> bool:

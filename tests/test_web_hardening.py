@@ -7,8 +7,6 @@ blocked event loop, an idle lock that never came."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from typingcure.config import Settings
 from typingcure.errors import ConfigError
 from typingcure.web.app import MAX_QUEUED, create_app, guess_delay, split_host
 
-from .conftest import free_port
+from .conftest import serving
 from .test_web import LOCAL, scripted, send, tokens
 
 
@@ -186,20 +184,7 @@ def test_turns_sent_together_are_answered_in_turn_and_each_stream_has_one_reader
 def slow_server(tmp_path: Path, home: Path) -> Iterator[str]:
     path = tmp_path / "slow.yaml"
     path.write_text(json.dumps({"replies": ["One. Two. Three."], "cycle": True, "delay": 1.0}))
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--port", str(port), "--backend", f"scripted:{path}"],
-                            env={**__import__("os").environ, "TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from serving(f"scripted:{path}", {"TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB"})
 
 
 def test_a_plain_form_send_does_not_freeze_everyone_else(slow_server: str) -> None:

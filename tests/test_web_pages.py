@@ -5,19 +5,15 @@ work like the terminal's, and a hard session ends with the local services."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
-from .conftest import free_port
+from .conftest import serving
 from .test_web import ARTIFACTS, _browser
 
 LONG = ("I moved here three months ago and honestly I still don't know a single person, the weekends are "
@@ -31,20 +27,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     script = tmp_path / "r.json"
     script.write_text(json.dumps({"replies": ["That sounds lonely, and three months is a long time to carry it. "
                                               "What are the weekends like?"], "cycle": True}))
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--port", str(port), "--backend", f"scripted:{script}"],
-                            env={**os.environ, "TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from serving(f"scripted:{script}", {"TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB"})
 
 
 def _wide(page) -> int:  # type: ignore[no-untyped-def]
