@@ -651,6 +651,7 @@ class LayeredAssessor(LexiconAssessor):
                      classifier_moderate if classifier_moderate is not None else cuts["moderate"],
                      max(cuts.get("high", 0.95), classifier_moderate or 0.0))
         self.cut_other = float(cuts.get("moderate_other_languages", self.cuts[2]))
+        self.cut_by_language = {k: float(v) for k, v in (cuts.get("moderate_by_language") or {}).items()}
         self.model = ModelAssessor(model, model_timeout) if model is not None else None  # type: ignore[arg-type]
         self.spec = "layered"
 
@@ -714,8 +715,9 @@ class LayeredAssessor(LexiconAssessor):
                 # Outside English it has seen only our own few hundred messages per language and
                 # XSafety's prompts, and reads a sad message as a risky one more readily
                 # (design/risk-encoders.md): there it has its own moderate cut, chosen the same way.
-                other = detect_language(passage).language not in ("en", "und")
-                need = self.cuts[2] if unsure else self.cut_other if other else moderate
+                written_in = detect_language(passage).language
+                other = written_in not in ("en", "und")
+                need = self.cuts[2] if unsure else self.cut_by_language.get(written_in, self.cut_other) if other else moderate
                 # Food and meals are everyday words ("every family dinner is about her"): on its own,
                 # the classifier's eating-disorder reading needs the high cut for moderate too.
                 if best.category == "eating_disorder":
