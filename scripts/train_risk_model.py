@@ -57,10 +57,13 @@ MAX_FPR_HIGH = 0.005
 # 0.30 keeps held-out set 5's recall where the previous model had it (0.73) while everyday turns
 # flagged fell from 26% to 17% (design/risk-levels.md, "Third round").
 MODERATE_OTHER_LANGUAGES = 0.30
-# Each language but English then gets its own cut, on its own out-of-fold scores: the lowest at which
+# Each language but English can then get its own cut, on its own out-of-fold scores: the lowest at which
 # at most MAX_FPR_LANGUAGE of that language's texts without risk (our everyday and distress writing,
 # XSafety) reach moderate, kept within CUT_RANGE. One cut for all of them was too low for some
 # (Arabic, Portuguese: everyday turns flagged) and too high for others.
+# Measured on 2026-12-02 and not kept (PER_LANGUAGE_CUTS = False): held-out set 5 recall at
+# moderate+ fell from 0.74 to 0.70 for everyday turns flagged 16.5% -> 9.6%; recall comes first.
+PER_LANGUAGE_CUTS = False
 MAX_FPR_LANGUAGE = 0.04
 CUT_RANGE = (0.30, 0.75)
 PRECISION_HIGH = 0.9
@@ -217,13 +220,13 @@ def choose_cuts(examples: list[Example], oof: np.ndarray) -> dict[str, object]:
     low = float(plain[int(len(plain) * 0.95)])
     # outside English the classifier has far less to go on: its own moderate cut, with the same 3%
     by_language: dict[str, float] = {}
-    for language in sorted({e.language for e in examples} - {"en"}):
+    for language in sorted({e.language for e in examples} - {"en"}) if PER_LANGUAGE_CUTS else ():
         own = np.sort(oof[np.array([e.label in ("none", "distress") and e.language == language for e in examples])])
         if len(own) >= 50:
             cut = float(own[min(len(own) - 1, int(len(own) * (1 - MAX_FPR_LANGUAGE)))])
             by_language[language] = round(min(max(cut, CUT_RANGE[0]), CUT_RANGE[1]), 4)
     return {"low": round(min(low, moderate), 4), "moderate": round(moderate, 4), "high": round(min(high, 0.99), 4),
-            "moderate_other_languages": MODERATE_OTHER_LANGUAGES, "moderate_by_language": by_language}
+            "moderate_other_languages": MODERATE_OTHER_LANGUAGES, **({"moderate_by_language": by_language} if by_language else {})}
 
 
 def calibration(examples: list[Example], oof: np.ndarray, bins: int = 20) -> dict[str, list[float]]:
