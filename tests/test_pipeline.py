@@ -264,3 +264,15 @@ def test_one_question_at_a_time_when_a_fixed_question_follows() -> None:
     assert not any("safety check changed" in n for n in turn.notes)
     plain, *_ = turn_with(["That sounds like a lot. What happened today?"], "Work was long today")
     assert plain.reply.endswith("What happened today?")
+
+
+def test_a_short_unclear_message_keeps_the_language_of_the_conversation() -> None:
+    from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
+
+    session, parts = Session(profile=Profile(country="ID")), build_parts(ScriptedBackend(["Okay."], cycle=True))
+    first = run_turn(session, "skripsi aku udah 2 semester gak kelar-kelar, capek banget rasanya", parts)
+    second = run_turn(session, "dosen pembimbing susah banget ditemuin", parts)
+    assert first.intake.language == "id" and second.intake.language == "id"
+    assert second.intake.language_source in ("detected", "conversation")
+    switched = run_turn(session, "Sorry, can we switch to English? I think it is easier for me to explain it that way.", parts)
+    assert switched.intake.language == "en"  # a clear switch is followed

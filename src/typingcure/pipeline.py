@@ -148,7 +148,8 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     clock = _Clock()
 
     load_role(session.role)  # an unknown role is bad input, like bad text: it raises, nothing is recorded
-    intake = intake_text(text, session.profile, parts.max_message_chars)
+    previous = session.turns[-1].intake.language if session.turns else None
+    intake = intake_text(text, session.profile, parts.max_message_chars, previous=previous)
     if getattr(parts.backend, "remote", False):
         intake = _redact(intake, session.redactor)
     clock.done("intake", intake.verdict, intake.explanation)
@@ -183,7 +184,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeResult:
+def intake_text(text: str, profile: Profile, max_chars: int = 16_000, previous: str | None = None) -> IntakeResult:
     """Normalise the message and settle its language; raise InputError for unusable input."""
     if not isinstance(text, str):
         raise InputError("the message must be text")
@@ -197,8 +198,12 @@ def intake_text(text: str, profile: Profile, max_chars: int = 16_000) -> IntakeR
     if len(cleaned) > max_chars:
         raise InputError(f"the message is too long ({len(cleaned):,} characters; the limit is {max_chars:,}); try sending it in parts")
     found = detect(cleaned)
-    if found.language != "und" and (found.confidence >= 0.5 or (not profile.language and found.confidence >= 0.3)):
+    if found.language != "und" and (found.confidence >= 0.5 or (not profile.language and not previous and found.confidence >= 0.3)):
         language, source = found.language, "detected"
+    elif previous and previous != "und":
+        # A short or unclear message ("dosen pembimbing susah banget ditemuin" read as English) keeps
+        # the language the conversation is in; a confident detection still follows a switch.
+        language, source = previous, "conversation"
     elif profile.language:
         language, source = profile.language, "profile"
     else:

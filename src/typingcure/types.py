@@ -131,7 +131,7 @@ class IntakeResult(_Model):
     verdict: Literal["accepted", "normalised"]
     text: str
     language: str
-    language_source: Literal["detected", "profile", "default"]
+    language_source: Literal["detected", "conversation", "profile", "default"]
     explanation: str
     script: str = "latin"  # the script the person wrote in (romanised Hindi is Latin, not Devanagari)
     model_text: str | None = None  # what a remote model is sent: personal data replaced by placeholders
