@@ -29,6 +29,11 @@ def site(tmp_path: Path) -> Iterator[str]:
     yield from serving(f"scripted:{script}", {"TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB"})
 
 
+def type_in(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_label("Type here").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
 def _wide(page) -> int:  # type: ignore[no-untyped-def]
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
@@ -69,8 +74,7 @@ def test_the_reply_comes_into_view_and_nothing_is_wider_than_a_phone(site: str) 
         assert last.get_attribute("dir") == "auto" and page.locator(".msg.you .text").last.get_attribute("dir") == "auto"
         assert _wide(page) <= 390
         # a crisis: the card is in view and has the focus; ending repeats the services
-        page.get_by_label("Type here").fill("I want to kill myself")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "I want to kill myself")
         card = page.locator("section.card").last
         expect(card).to_be_visible(timeout=30000)
         expect(card).to_be_focused()
@@ -90,24 +94,18 @@ def test_slash_commands_typed_in_the_page_work_like_the_terminals(site: str) -> 
         browser = _browser(p)
         page = browser.new_context().new_page()
         page.goto(site)
-        page.get_by_label("Type here").fill("/resources")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "/resources")
         expect(page.locator("section.card").last).to_contain_text("Samaritans")
-        page.get_by_label("Type here").fill("/country KE")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "/country KE")
         expect(page.locator(".said, .messages").last).to_contain_text("KE")
-        page.get_by_label("Type here").fill("/resources")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "/resources")
         expect(page.locator("section.card").last).not_to_contain_text("Samaritans")
-        page.get_by_label("Type here").fill("/country ZZZZ")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "/country ZZZZ")
         expect(page.locator(".messages .notice").last).to_contain_text("two letters")
-        page.get_by_label("Type here").fill("/plan")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "/plan")
         page.wait_for_url(f"{site}/plan")
         page.goto(site)
         assert page.locator(".msg.you").count() == 0  # commands are not messages to the model
-        page.get_by_label("Type here").fill("/end")
-        page.get_by_role("button", name="Send").click()
+        type_in(page, "/end")
         expect(page.locator("section[aria-label=Summary]")).to_be_visible()
         browser.close()
