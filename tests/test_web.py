@@ -152,7 +152,7 @@ def test_history_unlock_export_forget_wipe(tmp_path: Path, home: Path) -> None:
 
     fresh = TestClient(create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home), base_url=LOCAL)  # a restart
     csrf, _ = tokens(fresh.get("/").text)
-    assert "wrong passphrase" in fresh.post("/unlock", data={"csrf": csrf, "passphrase": "nope"}).text
+    assert "did not open your history" in fresh.post("/unlock", data={"csrf": csrf, "passphrase": "nope"}).text
     fresh.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame"})
     assert "a secret worry" in fresh.get("/").text  # the conversation continues after a restart
     settings = fresh.get("/settings").text
@@ -227,10 +227,14 @@ def test_in_a_real_browser(served: str) -> None:
                 page.get_by_label("Type it again").fill("browser pass")
                 page.get_by_role("button", name="Start").click()
             page.get_by_label("Type here").fill("I had a long day at work and my manager shouted at me")
+            # "typing…" from the moment it is sent: watched for as the page changes, so a fast reply cannot race the check
+            page.evaluate("""() => { window.sawTyping = false; new MutationObserver(() => {
+                const t = document.querySelector('.msg.bot.typing .text');
+                if (t && t.textContent === 'typing…') window.sawTyping = true;
+            }).observe(document.getElementById('messages'), {childList: true, subtree: true, characterData: true}); }""")
             page.get_by_role("button", name="Send").click()
-            if _bundled():  # "typing…" from the moment it is sent (the bundled model takes a moment)
-                expect(page.locator(".msg.bot.typing .text")).to_have_text("typing…", timeout=2000)
             expect(page.locator(".msg.bot .text").last).to_have_text(re.compile(r"\w{3,}"), timeout=60000)
+            assert page.evaluate("window.sawTyping")
             expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=60000)
             page.get_by_label("Type here").fill("I want to kill myself")
             page.get_by_role("button", name="Send").click()
@@ -269,3 +273,22 @@ def test_in_a_real_browser(served: str) -> None:
             page.close()
         browser.close()
     assert outside == []
+
+
+NON_LATIN = ("ko", "ar", "zh", "ja", "hi", "ru", "fa")
+
+
+@pytest.mark.parametrize("language", NON_LATIN)
+def test_no_english_is_left_on_a_page_in_another_script(tmp_path: Path, home: Path, language: str) -> None:
+    """Three English words in a row on a Korean, Arabic, Chinese, Japanese, Hindi, Russian or Persian
+    page mean something was left untranslated (code, addresses and the name typingcure aside)."""
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB", language=language),
+                                   home=home), base_url=LOCAL)
+    english = re.compile(r"\b[A-Za-z]{2,}(?:[ ,.'’-]+[A-Za-z]{2,}){2,}")
+    for path in ("/", "/journal", "/plan", "/settings", "/about"):
+        page = client.get(path).text
+        body = page[page.index("<body"):]
+        shown = re.sub(r"<code>.*?</code>|<option[^>]*>.*?</option>|<script.*?</script>|<[^>]+>", " ", body, flags=re.S)
+        shown = re.sub(r"https?://\S+|typingcure( models pull)?|[\w.+-]+@[\w.-]+", " ", shown)
+        found = english.findall(shown)
+        assert not found, (language, path, found[:5])

@@ -370,9 +370,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             else:
                 print(f"typingcure: {type(exc).__name__} while answering {request.method} {path} "
                       "(TYPINGCURE_DEBUG=1 shows the details)", file=sys.stderr)
-            response = render("error.html", 500, heading="Something went wrong",
-                              message="That did not work, and nothing was changed. Try again; if it keeps "
-                                      "happening, restart typingcure.")
+            words = ui_strings()
+            response = render("error.html", 500, heading=words["err_failed_h"], message=words["err_failed"])
         if issue:
             new_session(response, only=True)
         if mine and not public and not path.startswith("/chat/stream"):
@@ -388,8 +387,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.exception_handler(Refused)
     async def refused(_request: Request, _exc: Refused) -> Response:
-        return secured(render("error.html", 403, heading="This form has expired",
-                              message="For your safety the form was refused (a missing or old security token). Go back and try again."))
+        words = ui_strings()
+        return secured(render("error.html", 403, heading=words["err_expired_h"], message=words["err_expired"]))
 
     async def checked(request: Request):  # type: ignore[no-untyped-def]
         """The form, once its CSRF token matches both the page and the cookie; else a 403 page."""
@@ -426,18 +425,18 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         form = await checked(request)
         secret, again = str(form.get("passphrase", "")), form.get("again")
         if again is not None and secret != again:
-            return unlock_page("The two passphrases were different.", 400)
+            return unlock_page(ui_strings()["unlock_mismatch"], 400)
         async with unlocking:
             wait = state.next_guess - time.monotonic()
             if wait > 0:
-                return unlock_page(f"Too many wrong passphrases. Try again in {math.ceil(wait)} seconds.", 429,
+                return unlock_page(ui_strings()["unlock_wait"].format(n=math.ceil(wait)), 429,
                                    {"Retry-After": str(math.ceil(wait))})
             try:
                 opened = await run_in_threadpool(try_passphrase, secret)
             except LockedError as exc:
                 state.failures += 1
                 state.next_guess = time.monotonic() + guess_delay(state.failures)
-                return unlock_page(exc.message, 401)
+                return unlock_page(ui_strings()["unlock_wrong"], 401)
             except TypingcureError as exc:
                 return unlock_page(exc.message, 500)
             state.failures, state.next_guess = 0, 0.0
@@ -461,8 +460,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         await checked(request)
         with state.lock:
             if state.history == "open":
-                return unlock_page("Your history is open in another browser window. Unlock it here with your "
-                                   "passphrase, or wait until it locks.", 409)
+                return unlock_page(ui_strings()["unlock_elsewhere"], 409)
             state.history, state.pages = "off", {}
             reset_choices()
             response = RedirectResponse("/", 303)
@@ -560,15 +558,14 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             return JSONResponse({"error": message, "next_nonce": fresh_nonce()}, status)
 
         if page(name).queued >= MAX_QUEUED:
-            return refuse("Still answering your last messages; send this one when a reply has come.", 429)
+            return refuse(ui_strings()["err_busy"], 429)
         if not text.strip() or not text.strip("\u200b\u200c\u200d\u2060\ufeff \t\r\n"):
-            return refuse("The message is empty.", 400)
+            return refuse(ui_strings()["err_empty"], 400)
         command = command_of(text)
         if command:
             return web_command(name, command[0], command[1], wants_json)
         if len(text) > state.settings.max_message_chars:
-            return refuse(f"That is very long ({len(text):,} characters); please send it in parts of up to "
-                          f"{state.settings.max_message_chars:,}.", 413)
+            return refuse(ui_strings()["err_long"].format(n=f"{len(text):,}", limit=f"{state.settings.max_message_chars:,}"), 413)
         stream_id, worker = start_turn(name, text)
         if wants_json:
             return JSONResponse({"stream": f"/chat/stream/{stream_id}", "next_nonce": fresh_nonce()})
@@ -594,13 +591,12 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             html = env.get_template("card.html").render(t=words, card_title=replies(ui_language())["card_title"],
                                                         resources=_cards(care_card(state.profile.country)), notes=[], plan_link=None)
         elif command == "country" and not arg:
-            html = (f"<p class='notice'>{_escape(state.profile.country or '-')}: type /country and two letters, "
-                    "like /country KE, or choose in Settings.</p>")
+            html = f"<p class='notice'>{_escape(words['country_now'].format(country=state.profile.country or '-'))}</p>"
         elif command == "country":
             try:
                 state.profile = Profile(**{**state.profile.model_dump(), "country": country_code(arg)})
             except InputError as exc:
-                html = f"<p class='notice' role='alert'>{_escape(exc.message.split(':')[0])}: use two letters, like KE or BR.</p>"
+                html = f"<p class='notice' role='alert'>{_escape(words['country_two_letters'])}</p>"
             else:
                 for p in state.pages.values():
                     p.session.profile = state.profile
@@ -616,7 +612,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             html = "<ul class='notes'>" + "".join(f"<li>{_escape(line)}</li>" for line in lines) + "</ul>"
         else:
             shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "why", "end"))
-            html = f"<p class='notice'>Here you can use the buttons and links, or type {_escape(shown)}.</p>"
+            html = f"<p class='notice'>{_escape(words['commands_here'].format(commands=shown))}</p>"
         if wants_json:
             return JSONResponse({"redirect": go, "end": ending, "html": html, "next_nonce": fresh_nonce()})
         if ending:
@@ -724,7 +720,10 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return render("settings.html", status, title=ui_strings()["settings"], profile=state.profile, backend=state.backend,
                       languages=[(code, OWN_NAMES.get(code, name) if OWN_NAMES.get(code, name) == name else f"{OWN_NAMES[code]} · {name}")
                                  for code, name in sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1])], kept=kept_text(),
-                      conversations=conversations, message=message, models=model_choices(), confirm=confirm)
+                      conversations=conversations, message=message, models=model_choices(), confirm=confirm,
+                      model_help=_with_code(ui_strings()["model_help"], local="local", named="local:NAME",
+                                            pull="typingcure models pull NAME", file="local:/path/model.gguf",
+                                            ollama="ollama:NAME", openai="openai:MODEL@URL"))
 
     @app.get("/settings", response_class=HTMLResponse)
     async def settings_page() -> Response:
@@ -737,7 +736,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             profile = Profile(country=str(form.get("country", "")) or None, language=str(form.get("language", "")) or None,
                               helps=str(form.get("helps", ""))[:300] or None)
         except ValueError:
-            return settings_view("The country must be two letters, like KE or BR.", 400)
+            return settings_view(ui_strings()["country_two_letters"], 400)
         state.profile = profile
         for p in state.pages.values():
             p.session.profile = profile
@@ -750,27 +749,30 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         form = await checked(request)
         spec = str(form.get("backend", "")).strip()[:500]
         reach = backend_reach(spec)
+        words = ui_strings()
         if reach and form.get("confirm_backend") != "yes":
             # A page (or a person in a hurry) must not send the conversation elsewhere unseen.
-            return settings_view(f"“{spec}” {reach}. To use it, tick “I understand” below and press the button again.",
-                                 400, confirm=spec)
+            kind, _, rest = spec.partition(":")
+            said = (words["model_confirm_net"].format(spec=spec, where=rest.partition("@")[2] or "?") if kind == "openai"
+                    else words["model_confirm_file"].format(spec=spec, path=rest))
+            return settings_view(said, 400, confirm=spec)
         try:
             candidate = await run_in_threadpool(build_parts, spec, state.settings)
         except TypingcureError as exc:
             # Never the error's own words for a file: they can quote a line of whatever file was named.
             return settings_view(exc.message.splitlines()[0][:300] if not reach or reach.startswith("sends") else
-                                 f"“{spec}” could not be used: it is not a model file or a script of replies typingcure can read.", 400)
+                                 words["model_unusable"].format(spec=spec), 400)
         if state.history != "open" and KeyFile(state.home / KEY_NAME).exists():
-            return settings_view("Unlock your history to change the model: it is kept with your history.", 403)
+            return settings_view(ui_strings()["model_locked"], 403)
         state.backend, state.parts = spec, candidate
         if state.store is not None:
             state.store.put("backend", spec)
-        return settings_view(f"Now using {spec}.")
+        return settings_view(words["model_now"].format(spec=spec))
 
     @app.get("/settings/export")
     async def export(format: str = "markdown") -> Response:  # noqa: A002 - the query parameter's name
         if state.store is None:
-            return settings_view("Nothing is kept, so there is nothing to export.", 400)
+            return settings_view(ui_strings()["nothing_kept_export"], 400)
         data = await run_in_threadpool(state.store.export)
         if format == "json":
             return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json",
@@ -782,30 +784,29 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     async def forget(request: Request) -> Response:
         form = await checked(request)
         if state.store is None:
-            return settings_view("Nothing is kept.", 400)
+            return settings_view(ui_strings()["nothing_kept"], 400)
         cid = str(form.get("conversation", ""))
         try:
             state.store.forget(cid)
         except TypingcureError as exc:
             return settings_view(exc.message, 400)
         state.pages = {k: v for k, v in state.pages.items() if v.conversation != cid}
-        return settings_view("That conversation is gone for good.")
+        return settings_view(ui_strings()["forgotten"])
 
     @app.post("/settings/wipe")
     async def wipe_all(request: Request) -> Response:
         form = await checked(request)
         if form.get("confirm") != "yes":
-            return settings_view("Tick the box to confirm; nothing was deleted.", 400)
+            return settings_view(ui_strings()["wipe_tick"], 400)
         if state.history != "open" and KeyFile(state.home / KEY_NAME).exists():
             # Only someone who unlocked the history may destroy it (a visit that keeps nothing may not).
-            return settings_view("Unlock your history first: only you can wipe it (a forgotten passphrase: "
-                                 "run `typingcure wipe` in a terminal).", 403)
+            return settings_view(ui_strings()["wipe_locked"], 403)
         with state.lock:  # never held across an await: the idle-lock thread and the middleware take it too
             if state.store is not None:
                 state.store.close()
             state.store, state.pages, state.history = None, {}, "off"
         await run_in_threadpool(wipe, state.home)
-        return settings_view("Everything was wiped. Nothing from now on is kept.")
+        return settings_view(ui_strings()["wiped"])
 
     @app.get("/about", response_class=HTMLResponse)
     async def about(request: Request) -> Response:
@@ -830,6 +831,13 @@ TERMINAL_HINT = re.compile(r"\s*[(（][^()（）]*/plan[^()（）]*[)）]")  # "
 def for_the_web(reply: str) -> str:
     """A reply as the web page shows it: the terminal's "(type /plan)" becomes the link under it."""
     return TERMINAL_HINT.sub("", reply)
+
+
+def _with_code(text: str, **codes: str) -> Any:
+    """An interface string with {placeholders} filled by <code> spans; everything else escaped."""
+    from markupsafe import Markup, escape
+
+    return Markup(escape(text)).format(**{k: Markup("<code>{}</code>").format(v) for k, v in codes.items()})
 
 
 def _escape(text: str) -> str:
