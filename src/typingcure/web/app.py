@@ -490,11 +490,11 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/", response_class=HTMLResponse)
     async def chat_page() -> Response:
-        return chat_view("chat")
+        return await run_in_threadpool(chat_view, "chat")  # reading a kept conversation is SQLite: off the loop
 
     @app.get("/journal", response_class=HTMLResponse)
     async def journal_page() -> Response:
-        return chat_view("journal")
+        return await run_in_threadpool(chat_view, "journal")
 
     @app.post("/chat/role")
     async def choose_role(request: Request) -> Response:
@@ -697,7 +697,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                                     for s in SECTIONS}, updated=datetime.now().isoformat(timespec="seconds"))
         page("chat").session.plan = plan
         if state.store is not None:
-            state.store.put("safety_plan", plan.model_dump())
+            await run_in_threadpool(state.store.put, "safety_plan", plan.model_dump())
         return RedirectResponse("/plan?saved=1", 303)
 
     @app.get("/plan/print", response_class=HTMLResponse)
@@ -727,7 +727,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     @app.get("/settings", response_class=HTMLResponse)
     async def settings_page() -> Response:
-        return settings_view()
+        return await run_in_threadpool(settings_view)
 
     @app.post("/settings/profile")
     async def save_profile(request: Request) -> Response:
@@ -741,7 +741,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         for p in state.pages.values():
             p.session.profile = profile
         if state.store is not None:
-            state.store.put("profile", profile.model_dump())
+            await run_in_threadpool(state.store.put, "profile", profile.model_dump())
         return settings_view(ui_strings()["saved"])
 
     @app.post("/settings/backend")
@@ -787,7 +787,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
             return settings_view(ui_strings()["nothing_kept"], 400)
         cid = str(form.get("conversation", ""))
         try:
-            state.store.forget(cid)
+            await run_in_threadpool(state.store.forget, cid)  # forgetting compacts the file: seconds on a big one
         except TypingcureError as exc:
             return settings_view(exc.message, 400)
         state.pages = {k: v for k, v in state.pages.items() if v.conversation != cid}
