@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Literal, Sequence
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -106,18 +106,18 @@ def split_host(value: str) -> tuple[str, int | None]:
     return name, int(port_text) if port_text.isascii() and port_text.isdecimal() and len(port_text) <= 5 else -1
 
 
-def backend_reach(spec: str) -> str | None:
-    """What a backend spec reaches beyond the built-in and pulled models, in words for a confirmation:
-    an address on the network, or a file on this computer. None when it is one of ours."""
+def backend_reach(spec: str) -> Literal["network", "file"] | None:
+    """What a backend spec reaches beyond the built-in and pulled models, for a confirmation: an
+    address on the network, or a file on this computer. None when it is one of ours."""
     kind, _, rest = spec.partition(":")
     if kind == "openai":
-        return f"sends what you type, with the conversation, to {rest.partition('@')[2] or 'the address in the settings'}"
+        return "network"
     if kind == "scripted":
-        return f"reads the file {rest}"
+        return "file"
     if kind == "local" and rest:
         from ..backends.catalogue import entry_named
 
-        return None if entry_named(rest) is not None else f"reads the file {rest}"  # a pulled model by name is ours
+        return None if entry_named(rest) is not None else "file"  # a pulled model by name is ours
     return None
 
 
@@ -579,10 +579,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         go: str | None = None
         html, words = "", ui_strings()
         ending = command in ("end", "quit", "exit") and name == "chat"
-        if command in ("end", "quit", "exit") and not ending:
-            go = "/journal"
-        elif ending:
-            pass
+        if command in ("end", "quit", "exit"):
+            go = None if ending else "/journal"
         elif command == "plan":
             go = "/plan"
         elif command in ("settings", "language"):
@@ -748,22 +746,21 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     async def save_backend(request: Request) -> Response:
         form = await checked(request)
         spec = str(form.get("backend", "")).strip()[:500]
-        reach = backend_reach(spec)
-        words = ui_strings()
+        reach, words = backend_reach(spec), ui_strings()
+        if state.history != "open" and KeyFile(state.home / KEY_NAME).exists():
+            return settings_view(words["model_locked"], 403)  # before anything is loaded for a visit that may not change it
         if reach and form.get("confirm_backend") != "yes":
             # A page (or a person in a hurry) must not send the conversation elsewhere unseen.
-            kind, _, rest = spec.partition(":")
-            said = (words["model_confirm_net"].format(spec=spec, where=rest.partition("@")[2] or "?") if kind == "openai"
+            rest = spec.partition(":")[2]
+            said = (words["model_confirm_net"].format(spec=spec, where=rest.partition("@")[2] or "?") if reach == "network"
                     else words["model_confirm_file"].format(spec=spec, path=rest))
             return settings_view(said, 400, confirm=spec)
         try:
             candidate = await run_in_threadpool(build_parts, spec, state.settings)
         except TypingcureError as exc:
             # Never the error's own words for a file: they can quote a line of whatever file was named.
-            return settings_view(exc.message.splitlines()[0][:300] if not reach or reach.startswith("sends") else
-                                 words["model_unusable"].format(spec=spec), 400)
-        if state.history != "open" and KeyFile(state.home / KEY_NAME).exists():
-            return settings_view(ui_strings()["model_locked"], 403)
+            return settings_view(words["model_unusable"].format(spec=spec) if reach == "file"
+                                 else exc.message.splitlines()[0][:300], 400)
         state.backend, state.parts = spec, candidate
         if state.store is not None:
             state.store.put("backend", spec)
