@@ -157,6 +157,36 @@ class RiskAssessment(_Model):
     failed: bool = False
 
 
+# Every action a policy may record, and what it means (the `actions` of `reply --json` and of a
+# turn). A policy that names one not listed here is a bug and fails at once, so a renamed action
+# can never silently drop a rule that looks for it. A turn's actions add `guard:<name>:<verdict>`
+# for each check that did not pass; a sensitive situation is `sensitive:<situation>`.
+ACTIONS: dict[str, str] = {
+    "crisis_reply": "the fixed crisis reply for high or imminent risk",
+    "emergency_first": "the emergency number comes first",
+    "asked_about_safety": "asked whether the person is safe right now",
+    "asked_about_suicide": "asked directly about thoughts of suicide",
+    "checked_in": "checked in on how the person is, after asking earlier",
+    "kept_listening": "asked last turn with no new worry now: listened, and will ask again later",
+    "offered_safety_plan": "offered to make a safety plan together",
+    "guidance_for_helper": "guidance for someone worried about another person",
+    "care_card": "the local services are shown",
+    "asked_country": "asked for the person's country, to show local services",
+    "careful_frame": "the reply is made in a careful frame (risk low or above)",
+    "composed": "the reply is composed from authored lines",
+    "composed_language": "everyday listening composed in a language the model is weak in",
+    "authored_question": "the model's short reflection, then an authored open question",
+    "model_skipped": "the model was not asked",
+    "journal_silent": "the journal role stays silent (no risk found)",
+    "offered_rest": "a gentle offer of rest follows",
+}
+ACTION_PREFIXES = ("sensitive:", "guard:")
+
+
+def unknown_actions(actions: tuple[str, ...]) -> list[str]:
+    return [a for a in actions if a not in ACTIONS and not a.startswith(ACTION_PREFIXES)]
+
+
 class PolicyDecision(_Model):
     verdict: Literal["generate", "fixed_reply", "silent"]
     role: str
@@ -170,6 +200,13 @@ class PolicyDecision(_Model):
     notes: tuple[str, ...] = ()
     policy: str
     explanation: str
+
+    @field_validator("actions")
+    @classmethod
+    def _declared(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if unknown := unknown_actions(value):
+            raise ValueError(f"actions not declared in typingcure.types.ACTIONS: {', '.join(unknown)}")
+        return value
 
 
 class CheckResult(_Model):

@@ -30,8 +30,27 @@ _WORDS: dict[str, frozenset[str]] = {
     "hi-latn": frozenset("main mujhe mera meri hai nahi nahin kya aur ko bahut hoon hun raha rahi kuch bhi".split()),
 }
 
-# Words of Nigerian Pidgin that English does not use: two of them tell Pidgin from English.
-_PIDGIN = frozenset("dey wetin abeg una sabi pikin oga sef comot wahala wey abi oya nawa shey dem".split())
+# Nigerian Pidgin shares most of its words with English. Its own words (three points; "dey" two,
+# since texting English writes it for "they"), words it shares with slang (one point) and its own
+# forms ("I don tire", "e no fit", "see am", "I know say", "sorry o": three points) tell it; three
+# points make Pidgin ("no wahala" alone is Nigerian English).
+_PIDGIN = {**dict.fromkeys("wetin abeg una pikin sabi comot wahala nawa oya gbege katakata nko".split(), 3),
+           "dey": 2, **dict.fromkeys("oga sef wey abi dem sha jare don wan na".split(), 1)}
+_PIDGIN_FORMS = re.compile(
+    r"\b(i|e|we|dem|you|u|una|she|he)\s+((just|still|also|really|don|go)\s+)?(don|dey|wan|no\s+fit|go\s+dey)\s+[^\W\d_]+"
+    r"|\bna\s+(im|so|wetin|why|how|who|dem|una|me|my|your|because|just|the|true)\b|\bmake\s+(i|we|una|e|dem)\s+"
+    r"|\bno\s+(dey|fit|wan|sabi|be|get|reach)\b|^\W*how\s+far\b|\b(no\s+vex|e\s+be\s+like|small\s+small|well\s+well"
+    r"|e\s+no\s+easy)\b|\b(see|call|tell|ask|give|help|miss|know|beg|hear|follow|carry|think|talk\s+to|meet|visit"
+    r"|pay|leave|find|sit\s+with)\s+am\b|\b(know|think|talk|tell|hear|thank\s+you|without|sure)\s+say\b"
+    r"|\w\s+o+\s*(?:[.!?,]|$)",
+    re.IGNORECASE,
+)
+
+
+def sounds_pidgin(text: str, words: list[str]) -> bool:
+    points = sum(_PIDGIN.get(w, 0) for w in words) + 3 * min(2, len(_PIDGIN_FORMS.findall(text)))
+    return points >= 3
+
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
@@ -87,9 +106,11 @@ def detect(text: str) -> Detected:
     words = [w.lower() for w in _WORD.findall(text[:4000])]
     if not words:
         return Detected("und", 0.0, "latin")
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _WORDS.items()}
+    # Pidgin's common words are English words ("no", "be", "go"): it is told by its own (sounds_pidgin).
+    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _WORDS.items() if lang != "pcm"}
     best = max(scores, key=lambda k: scores[k])
-    if best == "en" and sum(w in _PIDGIN for w in words) >= 2:  # Pidgin shares most of its words with English
+    scores["pcm"] = 0
+    if (best == "en" or scores[best] <= max(1, scores["en"])) and sounds_pidgin(text[:4000], words):
         best, scores["pcm"] = "pcm", max(scores.values()) + 1
     hits = scores[best]
     runner_up = max(v for k, v in scores.items() if k != best)

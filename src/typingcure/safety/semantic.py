@@ -72,6 +72,12 @@ class SemanticDetector:
 
     @classmethod
     def load(cls, threshold: float = 0.5, margin: float = 0.08) -> SemanticDetector | None:
+        """Loaded once per process and setting (it only reads after loading): every assessor and
+        every `typingcure.reply()` call share it."""
+        return _load_detector(cls, threshold, margin)
+
+    @classmethod
+    def _load(cls, threshold: float, margin: float) -> SemanticDetector | None:
         if importlib.util.find_spec("wordllama") is None:
             return None
         import logging
@@ -105,3 +111,8 @@ class SemanticDetector:
         risk = self._risk_vectors @ vector
         best = int(risk.argmax())
         return self.risk[best], float(risk[best]), float((self._safe_vectors @ vector).max())
+
+
+@lru_cache(maxsize=4)
+def _load_detector(cls: type[SemanticDetector], threshold: float, margin: float) -> SemanticDetector | None:
+    return cls._load(threshold, margin)
