@@ -274,7 +274,13 @@ class CarePolicy:
     def _line(
         self, card: tuple[Resource, ...], country: str | None, asked_country: bool, text: dict[str, str], now: datetime,
     ) -> tuple[str, list[str], tuple[str, ...]]:
-        """The sentence naming a line, notes for the person, and actions (asked_country)."""
+        """The sentence naming a line, notes for the person, and actions (asked_country).
+
+        Where typingcure has no checked national line for the person's country, a note in their
+        language says so, with what else can help there (it is on every turn with a card, at every
+        level: the moderate reply names no line itself)."""
+        from .resources import no_line_sentence
+
         lines = [r for r in card if r.type != "emergency"]
         if not lines:
             return "", [], ()
@@ -282,7 +288,9 @@ class CarePolicy:
         first = lines[0]
         if first in directories:
             if country:
-                return text["line_directory_country"].format(name=first.name, contact=_contact(first)), [], ()
+                gap = no_line_sentence(country, text, card)
+                return (text["line_directory_country"].format(name=first.name, contact=_contact(first)),
+                        [gap] if gap else [], ())
             if asked_country:
                 return "", ["Set your country with /country XX to see local services."], ()
             note = "No country is set, so the care card shows international directories. Set one with /country XX."

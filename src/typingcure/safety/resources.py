@@ -3,6 +3,8 @@
     card = care_card("KE", now=datetime.now())   # open verified lines first, then the emergency number
     open_now(card[0], now)                        # True, False, or None when the hours are unknown
     allowed = known_numbers()                     # every number in the file, digits only (phone guard)
+    no_checked_line("TR")                         # True: the card shows directories and 112 only
+    no_line_sentence("TR", replies("tr"))         # says so, in Turkish, with what else can help
 
 Entries marked `conflict` are never shown. With no country, the card holds the international
 directories ("XX"). See design/crisis-resources.md.
@@ -14,7 +16,7 @@ import re
 from datetime import datetime, time
 from functools import lru_cache
 from importlib.resources import files
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 import yaml
 from pydantic import ValidationError
@@ -65,7 +67,8 @@ def _clock(text: str) -> time:
 def care_card(country: str | None, *, now: datetime | None = None, lines: int = 2) -> tuple[Resource, ...]:
     """Who to contact: up to `lines` verified lines (open now first), then the emergency number.
 
-    Where a country has no verified line, the international directories stand in. Conflicting
+    Where a country has no verified line, the international directories stand in (and
+    `no_line_sentence` says so in the person's language). Conflicting
     entries are never shown. The emergency number is always on the card, so a line that is
     closed now is always paired with something open at every hour.
     """
@@ -78,6 +81,25 @@ def care_card(country: str | None, *, now: datetime | None = None, lines: int = 
     candidates.sort(key=lambda r: (open_now(r, now) is not True, not always_open(r), r.type != "crisis_line"))
     chosen = tuple(candidates[:lines]) or table[FALLBACK][:2]
     return chosen + tuple(emergency)
+
+
+def no_checked_line(country: str | None) -> bool:
+    """A country is set, but typingcure has no checked national line for it: its card shows the
+    international directories instead (and its emergency number, where the file has one)."""
+    directories = all_resources()[FALLBACK]
+    return bool(country) and any(r in directories for r in care_card(country))
+
+
+def no_line_sentence(country: str | None, text: Mapping[str, str], card: Sequence[Resource] | None = None) -> str:
+    """What a card says when typingcure has no checked national line for `country`: the sentence
+    `line_none_country` of `text` (the replies of the person's language), with the emergency number
+    of the card, or the words for "your local emergency number" where the file has none. Empty when
+    the country has a checked line, or when no country is set (the reply asks for one instead)."""
+    if not no_checked_line(country):
+        return ""
+    shown = care_card(country) if card is None else card
+    emergency = next((r.phone for r in shown if r.type == "emergency" and r.phone), text["emergency_unknown"])
+    return text["line_none_country"].format(emergency=emergency)
 
 
 def digits_in(text: str) -> list[str]:

@@ -49,7 +49,7 @@ from ..roles import load_role, role_names
 from ..safety.decide import LANGUAGE_NAMES
 from ..safety.plan import SECTIONS, SafetyPlan, plan_texts
 from ..safety.replies import replies
-from ..safety.resources import care_card
+from ..safety.resources import care_card, no_checked_line
 from ..store import KEY_NAME, KeyFile, LockedError, SQLiteStore, StoreRecorder, to_markdown, wipe
 from ..types import Message, Profile, Resource, TurnResult
 
@@ -179,6 +179,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                   hosts=tuple(dict.fromkeys([*LOOPBACK, *(h.strip("[]").lower() for h in hosts)])), port=port)
     env = Environment(loader=FileSystemLoader(str(files("typingcure.web").joinpath("templates"))),
                       autoescape=select_autoescape(["html"]))
+    env.globals["no_checked_line"] = lambda: no_checked_line(state.profile.country)  # card.html says so
     app = FastAPI(title="typingcure", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.tc = state
     static = files("typingcure.web").joinpath("static")
