@@ -91,5 +91,5 @@ def assess_command(jsonl: bool) -> None:
     if not lines:
         raise InputError(f"no input: expected JSON lines such as {EXAMPLE} on stdin")
     if failures:
-        sys.stderr.write(f"typingcure: {failures} line(s) could not be assessed (see their error lines)\n")
+        sys.stderr.write(f"typingcure: {failures} line{'' if failures == 1 else 's'} could not be assessed (see their error lines)\n")
         sys.exit(2)

@@ -1,5 +1,9 @@
 """`typingcure chat`: an interactive conversation, streamed; also works with stdin as a pipe.
 
+In a terminal the first screen says what typingcure is and is not, and only then asks whether to
+keep history (a passphrase, or Enter alone for nothing kept); cards are boxes drawn by display
+width so Devanagari, CJK and emoji keep the border straight (design/terminal.md).
+
 Commands: /role [NAME], /country XX, /resources, /plan [show|edit N|new|stop], /why, /help, /end.
 A line that cannot be used (not UTF-8, an unknown country, a message too long) gets one line
 saying why, and the conversation goes on; a line of only invisible characters is an empty line.
@@ -7,10 +11,12 @@ saying why, and the conversation goes on; a line of only invisible characters is
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
 import unicodedata
+from functools import lru_cache
 
 import click
 
@@ -22,9 +28,11 @@ from ..pipeline import Parts, Session, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.plan import SECTIONS, PlanFlow, SafetyPlan, plan_texts, render_plan
 from ..safety.replies import replies
-from ..safety.resources import care_card
+from ..safety.resources import care_card, no_line_sentence
+from ..store import passphrase_from_env
 from ..types import Profile, at_least
 from ._io import MAX_STDIN_BYTES, decode, is_blank, read_lines
+from .store_cmds import NotKept, open_history
 
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
@@ -36,21 +44,33 @@ HELP = """Commands:
 In an emergency, call your local emergency number. I'm an AI, not a person, a therapist or an emergency service."""
 
 
-WELCOME = """typingcure is an AI. It is not a person, a therapist or an emergency service.
+WELCOME = """typingcure is a private place to type things out.
+It is an AI: not a person, a therapist or an emergency service.
 If you are in danger, call your local emergency number; /resources shows the right services for your country.
 {where}
 {kept}
 Its safety checks do not depend on the model: /why shows what they decided and why."""
 
-WHERE = {False: "The model runs on this computer: what you write stays here.",
+WHERE = {False: "The model runs on this computer: nothing you write leaves it.",
          True: "What you write goes to the model server you chose, with personal details replaced first."}
 KEPT = {True: "This conversation is kept on this computer, encrypted with your passphrase;\n"
               "typingcure export, forget and wipe are always one command away.",
-        False: "Nothing from this conversation is written to disk, so there is nothing to delete afterwards."}
+        False: "Nothing from this conversation is written to disk, so there is nothing to delete afterwards.",
+        None: "History is kept only if you choose to, encrypted with a passphrase only you know."}
+
+NOT_KEPT: dict[NotKept, str] = {
+    "no terminal": "Not kept: no passphrase (type one in a terminal, or set TYPINGCURE_PASSPHRASE).",
+    "skipped": "Not kept: you chose to continue without keeping anything; nothing from this conversation is written to disk.",
+    "wrong three times": "Not kept: that passphrase did not open your history (3 tries). Nothing from this conversation "
+                         "will be kept.\nYour history is untouched: to try again, type /end and start typingcure chat again.",
+    "different three times": "Not kept: the two passphrases were different (3 tries). Nothing from this conversation "
+                             "will be kept.\nTo keep your history, type /end and start typingcure chat again.",
+}
 
 
-def welcome(*, remote: bool, kept: bool) -> list[str]:
-    """The first-run welcome, true for this session: where the words go, and whether they are kept."""
+def welcome(*, remote: bool, kept: bool | None) -> list[str]:
+    """The first-run welcome, true for this session: where the words go, and whether they are kept
+    (None: not chosen yet, the choice comes next)."""
     return WELCOME.format(where=WHERE[remote], kept=KEPT[kept]).split("\n")
 
 
@@ -60,9 +80,59 @@ TYPING = "typing…"
 PROMPT = "typingcure › "
 
 
+@lru_cache(maxsize=4096)
+def _cell(ch: str) -> int:
+    if (unicodedata.category(ch) in ("Mn", "Me", "Cf", "Cc") and ch != "\u00ad") or "\u1160" <= ch <= "\u11ff":
+        return 0  # marks drawn on the letter before, joiners, controls; Hangul vowels and finals that join a syllable
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
 def _cells(text: str) -> int:
-    """Columns `text` takes in a terminal: wide (CJK) characters two, combining marks none."""
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Columns `text` takes in a terminal, counted as POSIX wcwidth() does (glibc, xterm, VTE): wide
+    and fullwidth characters (CJK, most emoji) two; non-spacing marks, format characters (a zero
+    width joiner) none; spacing marks such as Devanagari vowel signs one (Rich counts them none,
+    which is what broke the card's border: design/terminal.md)."""
+    return sum(_cell(ch) for ch in text)
+
+
+def _printable(text: str) -> str:
+    """Control characters (an escape sequence someone typed, a tab) shown as a space, not obeyed."""
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` columns, broken between words (inside a word only when
+    it alone is wider than the line); its indent and the spaces that align columns are kept, and a
+    continued line starts under the first word."""
+    indent = text[:len(text) - len(text.lstrip(" "))]
+    indent = indent if _cells(indent) <= width // 2 else ""
+    lines, line = [], ""
+    for token in re.findall(r" +|[^ ]+", text):
+        if token.startswith(" ") or _cells(line + token) <= width:
+            line += token
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+            line = indent
+        for ch in token:  # a run with no spaces wider than the line (Chinese, Japanese, a URL)
+            if _cells(line + ch) > width and line.strip():
+                lines.append(line)
+                line = indent
+            line += ch
+    return [*lines, line.rstrip()]
+
+
+def card(title: str, lines: list[str], columns: int) -> list[str]:
+    """A box around `lines`, as wide as they need and no wider than `columns`, each line padded by
+    display width (`_cells`), so the right border stays straight whatever the script."""
+    room = max(10, columns - 4)
+    body = [part for line in lines for piece in line.split("\n") for part in _wrap(_printable(piece), room)]
+    label = _wrap(_printable(title).strip(), room - 2)[0]
+    width = min(room, max([_cells(line) for line in body] + [_cells(label) + 2 if label else 0]))
+    label = f" {label} " if label else ""
+    left = (width + 2 - _cells(label)) // 2
+    top = "╭" + "─" * left + label + "─" * (width + 2 - left - _cells(label)) + "╮"
+    return [top, *(f"│ {line}{' ' * (width - _cells(line))} │" for line in body), "╰" + "─" * (width + 2) + "╯"]
 
 
 class Wrapped:
@@ -113,32 +183,31 @@ def _closing_words(language: str) -> str:
 
 
 class ChatUI:
-    """Plain text when piped; in a terminal, Rich panels for the care card and a table for /why."""
+    """Plain text when piped; in a terminal, boxes (cards) for the care card, /why and the plan."""
 
     def __init__(self, session: Session, parts: Parts, interactive: bool, store=None, kept: str = "") -> None:  # type: ignore[no-untyped-def]
         self.session, self.parts, self.interactive = session, parts, interactive
         self.store, self.kept = store, kept
         self.lines = read_lines(sys.stdin.buffer)
         self.flow: PlanFlow | None = None
-        self.console = None
-        if interactive:
-            from rich.console import Console
-
-            self.console = Console(highlight=False)
 
     def say(self, text: str) -> None:
         click.echo(text)
 
     def block(self, title: str, lines: list[str], style: str = "cyan") -> None:
-        if self.console is None:
+        if not self.interactive:
             self.say(f"{title}:" if title else "")
             for line in lines:
                 self.say("  " + line)
             return
-        from rich.panel import Panel
-        from rich.text import Text
-
-        self.console.print(Panel(Text("\n".join(lines)), title=title, border_style=style, expand=False))
+        colour = not os.environ.get("NO_COLOR")
+        drawn = card(title, lines, shutil.get_terminal_size().columns)
+        for i, line in enumerate(drawn):
+            if colour and i in (0, len(drawn) - 1):
+                line = click.style(line, fg=style)
+            elif colour:
+                line = click.style(line[:1], fg=style) + line[1:-1] + click.style(line[-1:], fg=style)
+            self.say(line)
 
     def read(self) -> str | None:
         """The next line, None at the end; InputError for a line that cannot be read (the next one can)."""
@@ -154,20 +223,25 @@ class ChatUI:
             raise InputError(f"that line is longer than {MAX_STDIN_BYTES // (1024 * 1024)} MB")
         return decode(raw, "that line").rstrip("\r\n") if raw else None
 
-    def greet(self) -> None:
+    def first_screen(self, kept: bool | None) -> None:
+        """The welcome, once per home: what typingcure is and is not, where the words go, whether
+        they are kept (None: the choice comes next)."""
         marker = user_dir() / ".welcome-shown"
-        if not marker.exists():
-            remote = bool(getattr(self.parts.backend, "remote", False))
-            self.block("Welcome", welcome(remote=remote, kept=self.store is not None), "green")
-            try:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.touch()
-            except OSError:
-                pass  # a read-only home: the welcome shows again next time, nothing worse
-        role = load_role(self.session.role)
-        self.say(role.intro)
+        if marker.exists():
+            return
+        remote = bool(self.parts.backend.remote)
+        self.block("Welcome", welcome(remote=remote, kept=kept), "green")
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only home: the welcome shows again next time, nothing worse
+
+    def greet(self) -> None:
+        self.first_screen(kept=self.store is not None)
         if self.kept:
             self.say(self.kept)
+        self.say(load_role(self.session.role).intro)
         self.say("Type /help for commands, /end to finish.\n")
 
     def command(self, line: str) -> bool:
@@ -192,7 +266,7 @@ class ChatUI:
                 self.store.put("profile", self.session.profile.model_dump())
             self.say(f"Country set to {self.session.profile.country or 'not set'}.")
         elif name == "resources":
-            self.block("Local services", resource_lines(None, care_card(self.session.profile.country)))
+            self.services("Local services")
         elif name == "plan":
             self.plan_command(arg)
         elif name == "why":
@@ -256,7 +330,7 @@ class ChatUI:
             return
         self.say(following)
         if self.flow.section == "professionals":
-            self.block("Checked services for your country", resource_lines(None, care_card(self.session.profile.country)))
+            self.services("Checked services for your country")
 
     def turn(self, text: str) -> None:
         typing = self.interactive  # "typing…" from the moment the message is sent, until the first sentence
@@ -296,7 +370,19 @@ class ChatUI:
         language, script = turns[-1].intake.language, turns[-1].intake.script
         self.say("")
         self.say(_closing_words(language))
-        self.block(replies(language, script)["card_title"], resource_lines(None, care_card(self.session.profile.country)), "yellow")
+        self.services(replies(language, script)["card_title"], "yellow", language, script)
+
+    def services(self, title: str, style: str = "cyan", language: str | None = None, script: str | None = None) -> None:
+        """The card for the person's country on its own, and where typingcure has no checked national
+        line there, a sentence in their language that says so and what else can help."""
+        country = self.session.profile.country
+        self.block(title, resource_lines(None, care_card(country)), style)
+        if language is None:
+            last = self.session.turns[-1].intake if self.session.turns else None
+            language = self.session.profile.language or (last.language if last else "en")
+            script = last.script if last else None
+        if gap := no_line_sentence(country, replies(language, script)):
+            self.say(f"  · {gap}")
 
     def run(self) -> int:
         self.greet()
@@ -348,29 +434,28 @@ def chat_command(backend: str | None, role: str | None, country: str | None, lan
     settings = load_settings({"backend": backend, "role": role, "country": country, "language": language})
     session = Session(profile=Profile(country=settings.country, language=settings.language), role=load_role(settings.role).name)
     parts = build_parts(settings.backend, settings)
-    prepare = getattr(parts.backend, "prepare", None)
-    if prepare:
-        prepare()
-    store, kept = _keep_history(settings.history, session, parts)
+    parts.backend.prepare()
+    ui = ChatUI(session, parts, interactive=sys.stdin.isatty())
+    if ui.interactive and settings.history != "off" and not passphrase_from_env():
+        ui.first_screen(kept=None)  # what this is, before anything is asked
+    ui.store, ui.kept = _keep_history(settings.history, session, parts)
     try:
-        code = ChatUI(session, parts, interactive=sys.stdin.isatty(), store=store, kept=kept).run()
+        code = ui.run()
     finally:
-        if store is not None:
-            store.close()
+        if ui.store is not None:
+            ui.store.close()
     sys.exit(code)
 
 
 def _keep_history(history: str, session: Session, parts: Parts):  # type: ignore[no-untyped-def]
     """Open the encrypted store when history is on and a passphrase can be had; say what happens."""
-    from ..store import KEY_NAME, KeyFile, StoreRecorder, open_store
-    from .store_cmds import ask_passphrase
+    from ..store import StoreRecorder
 
     if history == "off":
         return None, "History is off: nothing from this conversation is kept."
-    secret = ask_passphrase(new=not KeyFile(user_dir() / KEY_NAME).exists())
-    if not secret:
-        return None, "Not kept: no passphrase (type one in a terminal, or set TYPINGCURE_PASSPHRASE)."
-    store = open_store(secret)
+    store, why = open_history()
+    if store is None:
+        return None, NOT_KEPT[why or "skipped"]
     saved_profile = store.get("profile") or {}
     if saved_profile and not session.profile.country:
         session.profile = Profile(**{**saved_profile, **session.profile.model_dump(exclude_none=True)})

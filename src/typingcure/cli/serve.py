@@ -37,7 +37,7 @@ def is_loopback(host: str) -> bool:
 def check_token(token: str, where: str) -> None:
     example = secrets.token_urlsafe(16)
     if len(token) < MIN_TOKEN_CHARS:
-        raise InputError(f"the access token ({where}) is {len(token)} character(s); use at least {MIN_TOKEN_CHARS}, "
+        raise InputError(f"the access token ({where}) is {len(token)} character{'' if len(token) == 1 else 's'}; use at least {MIN_TOKEN_CHARS}, "
                          f"for example {example}")
     if not _TOKEN_CHARS.fullmatch(token):
         raise InputError(f"the access token ({where}) may hold only letters, digits and . _ ~ - (it travels in a URL), "

@@ -1,4 +1,9 @@
-"""`typingcure history | export | forget | wipe | passphrase`: the person's data, in their hands."""
+"""`typingcure history | export | forget | wipe | passphrase`: the person's data, in their hands.
+
+Also where a passphrase is asked for: `open_history()` for the chat, `_store()` for these commands.
+A passphrase from TYPINGCURE_PASSPHRASE gets one try (a wrong one is exit 5); one typed in a
+terminal gets three (design/terminal.md).
+"""
 
 from __future__ import annotations
 
@@ -7,42 +12,103 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import click
 
 from ..config import user_dir
 from ..errors import InputError
-from ..store import (KEY_NAME, KeyFile, LockedError, open_store, passphrase_from_env, skipped_note, to_markdown, wipe,
-                     write_private)
+from ..store import (KEY_NAME, KeyFile, LockedError, SQLiteStore, open_store, passphrase_from_env, skipped_note,
+                     to_markdown, wipe, write_private)
 
-FIRST_TIME = """Your conversations will be kept on this computer, encrypted with a passphrase only you know.
-If you lose the passphrase, the history cannot be recovered by anyone, including you.
-To keep nothing at all, set history = "off" (TYPINGCURE_HISTORY=off)."""
+FIRST_TIME = """Keep your history? It is kept on this computer, encrypted with a passphrase you choose.
+If you lose the passphrase, nobody can recover the history, not even you.
+To keep nothing and not be asked again, set history = "off" (TYPINGCURE_HISTORY=off)."""
+
+TRIES = 3
+SKIP = "or press Enter to continue without keeping anything"
+
+NotKept = Literal["no terminal", "skipped", "wrong three times", "different three times"]
+"""Why the chat keeps nothing this time: no passphrase could be asked for, the person pressed Enter
+alone, the passphrase did not open the history three times, or the new one was typed differently three times."""
 
 
-def ask_passphrase(*, new: bool = False) -> str | None:
-    """The passphrase from TYPINGCURE_PASSPHRASE, else asked on the terminal; None when neither is possible."""
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _typed(prompt: str) -> str:
+    """A passphrase typed on the terminal, not echoed; Ctrl-D is the same as Enter alone."""
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        click.echo("", err=True)
+        return ""
+
+
+def choose_passphrase() -> str | None:
+    """A new passphrase, typed twice; None for Enter alone. Two different entries get another try,
+    three times; then InputError."""
+    click.echo(FIRST_TIME, err=True)
+    for left in reversed(range(TRIES)):
+        first = _typed(f"Choose a passphrase, {SKIP}: ")
+        if not first:
+            return None
+        if first == _typed("Type it again: "):
+            return first
+        if left:
+            click.echo(f"The two were different; try again ({_plural(left, 'try', 'tries')} left).", err=True)
+    raise InputError(f"the two passphrases were different {TRIES} times; nothing was set up")
+
+
+def unlock(prompt: str) -> SQLiteStore | None:
+    """Open the existing store with a passphrase typed on the terminal: three tries, None for Enter
+    alone, LockedError after the third wrong one."""
+    for left in reversed(range(TRIES)):
+        secret = _typed(prompt)
+        if not secret:
+            return None
+        try:
+            return open_store(secret, create=False)
+        except LockedError:
+            if not left:
+                raise
+            click.echo(f"That passphrase did not open your history ({_plural(left, 'try', 'tries')} left).", err=True)
+    return None  # not reached: the last wrong try raised
+
+
+def open_history() -> tuple[SQLiteStore | None, NotKept | None]:
+    """The chat's store, or why there is none. From TYPINGCURE_PASSPHRASE when it is set (one try:
+    a wrong one is LockedError, exit 5); else asked in a terminal, where Enter alone keeps nothing and
+    three wrong tries keep nothing too, so the conversation can still go on."""
     secret = passphrase_from_env()
     if secret:
-        return secret
+        return open_store(secret), None
     if not sys.stdin.isatty():
-        return None
-    if new:
-        click.echo(FIRST_TIME, err=True)
-        first = getpass.getpass("Choose a passphrase: ")
-        if first != getpass.getpass("Type it again: "):
-            raise InputError("the two passphrases were different; nothing was set up")
-        return first
-    return getpass.getpass("Passphrase: ")
+        return None, "no terminal"
+    if not KeyFile(user_dir() / KEY_NAME).exists():
+        try:
+            secret = choose_passphrase()
+        except InputError:
+            return None, "different three times"
+        return (open_store(secret), None) if secret else (None, "skipped")
+    try:
+        store = unlock(f"Passphrase, {SKIP}: ")
+    except LockedError:
+        return None, "wrong three times"
+    return (store, None) if store is not None else (None, "skipped")
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> SQLiteStore:
     if not KeyFile(user_dir() / KEY_NAME).exists():
         raise InputError(f"nothing is stored in {user_dir()}")
-    secret = ask_passphrase()
-    if not secret:
+    secret = passphrase_from_env()
+    if secret:
+        store = open_store(secret, create=False)  # one try: a wrong one is exit 5, for scripts
+    else:
+        store = unlock("Passphrase: ") if sys.stdin.isatty() else None
+    if store is None:
         raise LockedError("a passphrase is needed (type it in a terminal, or set TYPINGCURE_PASSPHRASE)")
-    store = open_store(secret, create=False)
     for note in store.notes:  # what opening fixed (files others could read, a half-written key)
         click.echo(f"typingcure: {note}", err=True)
     return store
@@ -54,7 +120,8 @@ def history_command() -> None:
     store = _store()
     try:
         for c in store.conversations():
-            click.echo(f"{c.id}  {datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}  {c.turns:>4} turns  {c.role}")
+            turns = _plural(c.turns, "turn", "turns")
+            click.echo(f"{c.id}  {datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}  {turns:>10}  {c.role}")
     finally:
         store.close()
 
