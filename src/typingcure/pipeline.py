@@ -18,11 +18,12 @@ import re
 import threading
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .backends import Backend, GenerateOptions, backend_from_spec
+from .backends import Backend, GenerateOptions, backend_from_spec, conform
 from .config import Settings
 from .culture.language import detect, script_letters
 from .errors import BackendError, InputError
@@ -30,8 +31,8 @@ from .registry import create
 from .roles import load_role
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
-from .safety.compose import compose_parts, cue, listening_reply
-from .safety.guards import DEFAULT_GUARDS
+from .safety.compose import compose_parts, cue, echo_line, listening_reply
+from .safety.guards import DEFAULT_GUARDS, uses_their_words
 from .safety.decide import LANGUAGE_NAMES, ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
@@ -106,14 +107,12 @@ class Parts:
     def traits(self) -> ModelTraits:
         if self.model is not None:
             return self.model
-        return ModelTraits(capable=bool(getattr(self.backend, "capable", False)),
-                           languages=getattr(self.backend, "languages", None))
+        return ModelTraits(capable=bool(self.backend.capable), languages=self.backend.languages)
 
 
 def build_parts(backend: str | Backend, settings: Settings | None = None) -> Parts:
     settings = settings or Settings()
-    if isinstance(backend, str):
-        backend = backend_from_spec(backend, timeout=settings.timeout)
+    backend = backend_from_spec(backend, timeout=settings.timeout) if isinstance(backend, str) else conform(backend)
     second_opinion = backend_from_spec(settings.assessor_model, timeout=settings.timeout) if settings.assessor_model else None
     return Parts(
         backend=backend,
@@ -124,7 +123,7 @@ def build_parts(backend: str | Backend, settings: Settings | None = None) -> Par
         max_message_chars=settings.max_message_chars,
         reply_seconds=settings.reply_seconds,
         model=None if settings.capable is None else ModelTraits(capable=settings.capable,
-                                                                 languages=getattr(backend, "languages", None)),
+                                                                 languages=backend.languages),
     )
 
 
@@ -150,7 +149,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     load_role(session.role)  # an unknown role is bad input, like bad text: it raises, nothing is recorded
     previous = session.turns[-1].intake.language if session.turns else None
     intake = intake_text(text, session.profile, parts.max_message_chars, previous=previous)
-    if getattr(parts.backend, "remote", False):
+    if parts.backend.remote:
         intake = _redact(intake, session.redactor)
     clock.done("intake", intake.verdict, intake.explanation)
 
@@ -169,6 +168,8 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
                                                     look_at=decision.max_sentences)
     if decision.verdict == "generate" and not released:
         released, checks = _authored_instead(session, intake, decision, ctx, checks, release)
+    elif "authored_question" in decision.actions:
+        released, checks = _reflect_if_missed(session, intake, ctx, released, checks, release)
     clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
     clock.done("check", _check_verdict(checks), _check_explanation(checks), ms=check_ms)
 
@@ -231,9 +232,18 @@ def _redact(intake: IntakeResult, redactor: Redactor) -> IntakeResult:
 # -- assess and decide, failing safe ----------------------------------------------------------
 
 
+def assess_safely(assessor: Assessor, text: str, session: Session, language: str | None = None) -> RiskAssessment:
+    """The assessor, failing safe: for text outside a turn (a safety-plan answer, the plan form)."""
+    return _assess_text(assessor, text, session, language or session.profile.language or detect(text).language)
+
+
 def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskAssessment:
+    return _assess_text(assessor, intake.text, session, intake.language)
+
+
+def _assess_text(assessor: Assessor, text: str, session: Session, language: str) -> RiskAssessment:
     try:
-        return assessor.assess(intake.text, history=session.history(), language=intake.language)
+        return assessor.assess(text, history=session.history(), language=language)
     except Exception as exc:  # noqa: BLE001 - any failure takes the careful path
         return RiskAssessment(
             level="moderate", categories=(), score=0.5, assessor=getattr(assessor, "spec", "?"), failed=True,
@@ -245,7 +255,7 @@ def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session:
             model: ModelTraits) -> PolicyDecision:
     try:
         return policy.decide(intake, risk, role=session.role, profile=session.profile,
-                             previous=[t.decision for t in session.turns[-5:]], now=now, model=model,
+                             previous=[t.decision for t in session.turns], now=now, model=model,
                              said=[m.content for m in session.messages if m.role == "assistant"])
     except Exception as exc:  # noqa: BLE001
         if session.role != "listener":
@@ -406,7 +416,24 @@ def _restored(sentences: Iterator[str], session: Session, intake: IntakeResult) 
 QUESTION_MARKS = ("?", "？", "؟")
 # Checks that shape a reply rather than keep it safe: no "a safety check changed this" note for them.
 SHAPING = ("role_length", "one_question", "repetition", "prompt_echo", "wrong_script", "time_limit", "authored",
-           "listening_fit")
+           "listening_fit", "reflection")
+
+
+def unquoted(sentence: str) -> str:
+    """A small model often wraps its whole reply in quotation marks: a mark that opens the reply's
+    first sentence or closes its last, with no partner in the sentence, is dropped."""
+    text = sentence.strip()
+    tail = sentence[len(sentence.rstrip()):]
+    for opening, closing in (('"', '"'), ("“", "”"), ("«", "»"), ("„", "“")):
+        pair = opening == closing
+        unbalanced = (text.count(opening) % 2 == 1) if pair else (text.count(opening) != text.count(closing))
+        if not unbalanced:
+            continue
+        if text.startswith(opening) and (pair or text.count(opening) > text.count(closing)):
+            text = text[len(opening):].lstrip()
+        elif text.endswith(closing) and (pair or text.count(closing) > text.count(opening)):
+            text = text[: -len(closing)].rstrip()
+    return text + tail if text else ""
 
 
 def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
@@ -472,6 +499,7 @@ def _check_and_release(
         while True:
             rule: str | None = None
             for sentence in timed(current):
+                sentence = unquoted(sentence)
                 if not sentence.strip():
                     continue
                 read += 1
@@ -544,6 +572,27 @@ def _authored_instead(
     return [piece], checks
 
 
+def _reflect_if_missed(
+    session: Session, intake: IntakeResult, ctx: CheckContext, released: list[str], checks: list[CheckResult],
+    release: Release,
+) -> tuple[list[str], list[CheckResult]]:
+    """With a model not known to be capable, before the authored question: when none of the person's
+    words came back in what the model wrote, a reflection in their own words (a short phrase of
+    theirs, quoted) goes before the question."""
+    if uses_their_words("".join(released), intake.text):
+        return released, checks
+    parts = compose_parts(intake.language, intake.script)
+    said = [m.content for m in session.messages if m.role == "assistant"] + [r.strip() for r in released]
+    echo = echo_line(intake.text, parts, said, zlib.crc32(intake.text.encode("utf-8")))
+    if not echo:
+        return released, checks
+    ctx.said.append(echo)
+    release(echo + " ")
+    return [*released, echo + " "], [*checks, CheckResult(
+        guard="reflection", verdict="repair", original="", released=echo,
+        explanation="nothing the model wrote used the person's words; a reflection in their own words follows")]
+
+
 def _close(sentences: Iterator[str]) -> None:
     close = getattr(sentences, "close", None)
     if close:
@@ -581,7 +630,7 @@ def _deliver(
                      "/why shows more.")
     if risk.failed:
         notes.append("Risk assessment failed this turn, so I answered carefully.")
-    strong = getattr(parts.backend, "languages", None)
+    strong = parts.backend.languages
     said_before = any("is weak in" in n for t in session.turns for n in t.notes)
     if (generate_note.verdict == "generated" and strong and intake.language not in strong
             and intake.language != "und" and not said_before):
@@ -591,7 +640,7 @@ def _deliver(
     actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
     return TurnResult(
         user_text=intake.text, reply=reply, intake=intake, risk=risk, decision=decision, checks=tuple(checks),
-        stages=tuple(clock.stages), backend=getattr(parts.backend, "spec", "?") if generate_note.verdict == "generated" else "none",
+        stages=tuple(clock.stages), backend=parts.backend.spec if generate_note.verdict == "generated" else "none",
         notes=tuple(notes), actions=tuple(actions),
     )
 

@@ -34,8 +34,9 @@ Patterns = tuple[re.Pattern[str], ...]
 
 # Situations whose reply is composed when the model is not capable, even below moderate risk.
 SENSITIVE = ("eating_disorder", "mania", "psychosis", "compulsion", "abuse")
-# Tried in this order: a loss or caring for someone names a relative too, so family comes last.
-SITUATIONS = ("grief", "caring", "heartbreak", "loneliness", "money", "study", "work", "family")
+# Tried in this order: good news first (a promotion is not strain at work); a loss or caring for
+# someone names a relative too, so family comes last.
+SITUATIONS = ("good_news", "grief", "caring", "heartbreak", "loneliness", "money", "study", "work", "family")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class ComposeParts:
     listen_reflect: dict[str, tuple[str, ...]]
     listen_validate: tuple[str, ...]
     listen_ask: tuple[str, ...]
+    good_ask: tuple[str, ...]
+    echo: tuple[str, ...]
+    contrast: Patterns
     heard: tuple[str, ...]
     unheard: Patterns
     cues: dict[str, Patterns]
@@ -62,6 +66,13 @@ def _lines(node: Any, where: str) -> tuple[str, ...]:
     if not isinstance(node, list) or not all(isinstance(x, str) and x.strip() for x in node):
         raise ConfigError(f"{where} must be a list of non-empty lines")
     return tuple(" ".join(x.split()) for x in node)
+
+
+def _echo_lines(node: Any, where: str) -> tuple[str, ...]:
+    lines = _lines(node, where)
+    if any(line.count("{words}") != 1 for line in lines):
+        raise ConfigError(f"{where}: every line needs exactly one {{words}}")
+    return lines
 
 
 def _patterns(node: Any, where: str) -> Patterns:
@@ -96,6 +107,9 @@ def _load(name: str) -> ComposeParts | None:
         listen_reflect={k: _lines(v, f"{where} listen.reflect.{k}") for k, v in (listen.get("reflect") or {}).items()},
         listen_validate=_lines(listen.get("validate"), f"{where} listen.validate"),
         listen_ask=_lines(listen.get("ask"), f"{where} listen.ask"),
+        good_ask=_lines(listen.get("good_ask"), f"{where} listen.good_ask"),
+        echo=_echo_lines(listen.get("echo"), f"{where} listen.echo"),
+        contrast=_patterns(listen.get("contrast"), f"{where} listen.contrast"),
         heard=_lines(listen.get("heard"), f"{where} listen.heard"),
         unheard=_patterns(listen.get("unheard_cues"), f"{where} listen.unheard_cues"),
         cues={k: _patterns(v, f"{where} cues.{k}") for k, v in (raw.get("cues") or {}).items()},
@@ -147,6 +161,14 @@ def situation_of(risk: RiskAssessment, text: str, parts: ComposeParts) -> str | 
     if serious:
         return "suicide" if "suicide" in categories else "distress"
     return None
+
+
+def learned_only(risk: RiskAssessment) -> bool:
+    """Is the concern only a learned layer's reading (the classifier or the similarity layer), with no
+    explicit words? Then a composed reply does not say back thoughts of suicide the person never
+    wrote: it reflects the heaviness, and the direct question asks."""
+    serious = [e for e in risk.evidence if at_least(e.level, "moderate")]
+    return bool(serious) and all(e.detector.startswith(("classifier", "semantic")) for e in serious)
 
 
 def carried_over(risk: RiskAssessment) -> bool:
@@ -210,24 +232,103 @@ def listening_situation(text: str, parts: ComposeParts) -> str:
     return "general"
 
 
+def good_news(text: str, parts: ComposeParts, situation: str | None = None) -> bool:
+    """Good news, and nothing turned after it ("I got the promotion, but nobody at home cares" is not)."""
+    situation = situation or listening_situation(text, parts)
+    mixed = [*parts.contrast, *parts.listen_situations.get("grief", ())]  # "…but", or a loss in the same message
+    return (situation == "good_news" and bool(parts.listen_reflect.get("good_news")) and bool(parts.good_ask)
+            and not any(rule.search(text) for rule in mixed))
+
+
 def open_question(text: str, parts: ComposeParts, said: Sequence[str] = ()) -> str:
-    """One authored open question not asked yet in this conversation (after a model's reflection)."""
-    return _choose(parts.listen_ask, said, _seed(text, len(said)) // 11)
+    """One authored open question not asked yet in this conversation (after a model's reflection);
+    after good news, one of its own."""
+    good = good_news(text, parts)
+    return _choose(parts.good_ask if good else parts.listen_ask, said, _seed(text, len(said)) // 11)
+
+
+# Clauses of a message, split where its punctuation splits them.
+_CLAUSE = re.compile(r"[^.!?…。！？؟;；\n,،、，:：()\[\]]+")
+_QUOTE_TRIM = " \t\"'“”„«»‘’「」『』-–—*_~"
+# A message that thanks or asks is answered, not quoted back.
+_THANKS = re.compile(
+    r"\b(thank|thanks|thx|ty|god bless|gracias|obrigad[oa]|valeu|merci|danke|asante|terima ?kasih|makasih|"
+    r"te[sş]ekk[üu]r|sa[gğ] ?ol|shukriya|dhanyavaad|dhanyawad|jare)\b|شكر|ممنون|مرسی|спасибо|감사|고마|ありがと|谢谢|धन्यवाद|शुक्रिया",
+    re.IGNORECASE)
+_UNSAFE_TO_QUOTE = re.compile(r"https?://|www\.|\S@\S|\d{4,}|[<>{}]")
+
+
+def _fits(clause: str, unspaced: bool) -> bool:
+    if unspaced:
+        return 4 <= len(clause) <= 18
+    words = clause.split()
+    return 3 <= len(words) <= 8 and len(clause) <= 60 and max(len(w) for w in words) <= 24
+
+
+def echo_phrase(text: str, parts: ComposeParts) -> str | None:
+    """A short phrase of the person's own to quote back as they wrote it: the part after a turn
+    ("…but it weighs on me") when there is one, else their longest clause of three to eight words
+    (four to eighteen characters in Chinese and Japanese). None for a question, thanks, a link or an
+    address, long numbers, or when no clause fits."""
+    text = " ".join(text.split())
+    if not text or re.search(r"[?？؟]", text) or _THANKS.search(text) or _UNSAFE_TO_QUOTE.search(text):
+        return None
+    unspaced = parts.language in ("zh", "ja")
+    for rule in parts.contrast:
+        turns = list(rule.finditer(text))
+        if turns:
+            after = _CLAUSE.match(text, turns[-1].end()) or _CLAUSE.search(text, turns[-1].end())
+            tail = after.group(0).strip(_QUOTE_TRIM) if after else ""
+            if tail and _fits(tail, unspaced):
+                return tail
+    clauses = [c.strip(_QUOTE_TRIM) for c in _CLAUSE.findall(text)]
+    fitting = [(len(c.split()) if not unspaced else len(c), i, c) for i, c in enumerate(clauses) if c and _fits(c, unspaced)]
+    return max(fitting)[2] if fitting else None
+
+
+def echo_line(text: str, parts: ComposeParts, said: Sequence[str] = (), seed: int = 0) -> str:
+    """A reflection in the person's own words ("You said “…”, and I'm taking that in."), or ""."""
+    words = echo_phrase(text, parts) if parts.echo else None
+    if not words:
+        return ""
+    # A frame is known by its own words, the quote left out: one not used yet in this conversation,
+    # else the one used longest ago.
+    spoken = [normalise(s) for s in said]
+
+    def last_used(frame: str) -> int:
+        pieces = [normalise(p) for p in frame.split("{words}") if normalise(p)]
+        used = [i for i, s in enumerate(spoken) if pieces and all(p in s for p in pieces)]
+        return max(used) if used else -1
+
+    fresh = [f for f in parts.echo if last_used(f) < 0]
+    template = fresh[seed % len(fresh)] if fresh else min(parts.echo, key=last_used)
+    return template.replace("{words}", words)
 
 
 def listening_reply(text: str, parts: ComposeParts, *, said: Sequence[str] = (), question: bool = True) -> str:
-    """Everyday listening from authored lines: a reflection by situation, a validating line, and one
-    open question (none when a question from typingcure follows). When the person says they are not
-    being heard, an honest acknowledgement comes first."""
+    """Everyday listening from authored lines: a reflection, a validating line, and one open
+    question (none when a question from typingcure follows). The reflection is in the person's own
+    words (a short phrase of theirs, quoted) on every other turn and whenever no situation is
+    recognised, else a line for the situation. Good news gets a reflection and a question of its
+    own and no line about heaviness. When the person says they are not being heard, an honest
+    acknowledgement comes first."""
     seed = _seed(text, len(said))
     pieces: list[str] = []
     if any(rule.search(text) for rule in parts.unheard):
         pieces.append(_choose(parts.heard, said, seed))
     situation = listening_situation(text, parts)
-    reflect = parts.listen_reflect.get(situation) or parts.listen_reflect.get("general", ())
-    pieces.append(_choose(reflect, said, seed // 3, parts.listen_reflect.get("general", ())))
-    if len(said) % 2 == 1 or not question:  # a validating line every other turn keeps replies short
+    good = good_news(text, parts, situation)
+    if situation == "good_news" and not good:
+        situation = "general"
+    echo = "" if good else echo_line(text, parts, said, seed // 13) if (situation == "general" or len(said) % 2 == 1) else ""
+    if echo:
+        pieces.append(echo)
+    else:
+        reflect = parts.listen_reflect.get(situation) or parts.listen_reflect.get("general", ())
+        pieces.append(_choose(reflect, said, seed // 3, parts.listen_reflect.get("general", ())))
+    if not good and (len(said) % 2 == 1 or not question):  # a validating line every other turn keeps replies short
         pieces.append(_choose(parts.listen_validate, said, seed // 5))
     if question:
-        pieces.append(_choose(parts.listen_ask, said, seed // 11))
+        asks = parts.good_ask if good and parts.good_ask else parts.listen_ask
+        pieces.append(_choose(asks, said, seed // 11))
     return join(pieces, parts)

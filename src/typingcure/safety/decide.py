@@ -25,10 +25,11 @@ from typing import Protocol, Sequence
 from ..registry import register
 from ..roles import Role, load_role
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
-from .compose import SENSITIVE, careful_reply, carried_over, compose_parts, listening_reply, open_question, situation_of
+from .compose import (SENSITIVE, careful_reply, carried_over, compose_parts, learned_only, listening_reply, open_question,
+                      situation_of)
 from .guards import first_match, patterns, sounds_worn_out
 from .replies import replies
-from .resources import FALLBACK, care_card, open_now
+from .resources import FALLBACK, care_card, no_line_sentence, open_now
 
 LANGUAGE_NAMES = {
     "en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French", "de": "German", "ru": "Russian",
@@ -166,6 +167,10 @@ class CarePolicy:
         base = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
                 "resources": card, "constraints": constraints, "policy": self.spec}
 
+        if at_least(risk.level, "high") and line:
+            # The fixed reply names the directory and says there is no checked line: not twice.
+            gap = no_line_sentence(profile.country, text, card)
+            notes = [n for n in notes if n != gap]
         if risk.level == "imminent":
             if not about_self:
                 return self._fixed(text["medical_other"].format(**fill), ("emergency_first", "care_card", "model_skipped"),
@@ -185,13 +190,21 @@ class CarePolicy:
         if at_least(risk.level, "moderate"):
             if about_self:
                 recently_asked = any(a in d.actions for d in previous[-3:] for a in ASKED)
-                key = "check_in" if recently_asked and primary == "suicide" else MODERATE_QUESTION.get(primary, "ask_directly")
+                # A learned layer's guess, after the person was already asked once in this
+                # conversation: check in rather than put the same question again.
+                asked_before = learned_only(risk) and any(a in d.actions for d in previous for a in ASKED)
+                key = ("check_in" if (recently_asked or asked_before) and primary == "suicide"
+                       else MODERATE_QUESTION.get(primary, "ask_directly"))
                 situation = situation_of(risk, intake.text, parts) or "distress"
+                if situation in ("suicide", "self_harm") and learned_only(risk):
+                    situation = "distress"  # never say back thoughts the person did not write
                 if situation in ("mania", "compulsion"):  # the psychosis question does not fit racing energy
                     key = SENSITIVE_QUESTION[situation]
                 follow, action = text[key], ("checked_in" if key == "check_in" else "asked_about_suicide"
                                              if key == "ask_directly" else "asked_about_safety")
-                if _asked_last_turn(previous) and not _unclear_answer(risk) and parts.can_listen:
+                checked_before = any("checked_in" in d.actions for d in previous)
+                if parts.can_listen and not _unclear_answer(risk) and (
+                        _asked_last_turn(previous) or (key == "check_in" and asked_before and checked_before)):
                     # Asked last turn, and no new worry in this one: listen now, and ask again later
                     # (the same question every turn reads as not listening).
                     key, follow, action = "open_question", open_question(intake.text, parts, said), "kept_listening"

@@ -359,6 +359,13 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
 
 
+def uses_their_words(reply: str, text: str) -> bool:
+    """Does the reply say back a word of the person's (a shared stem of four letters or more)?"""
+    def stems(t: str) -> set[str]:
+        return {w[:5] for w in re.findall(r"[^\W\d_]{4,}", t.lower()) if w not in _STOP}
+    return bool(stems(reply) & stems(text))
+
+
 class ListeningFitGuard(_Guard):
     """With a model not known to be capable, everyday listening (`CheckContext.strict`): a sentence
     that misreads the person ("It's great that you're…" to someone lonely) or talks past them (no
@@ -372,6 +379,10 @@ class ListeningFitGuard(_Guard):
         rules = patterns()["listening"]
         if (hit := first_match(rules["misread"], [sentence])) is not None:
             return self.result("repair", f"misreads the person ({hit.group(0)!r}); dropped", sentence, "")
+        recent = [ctx.user_text, *ctx.earlier_user[-1:]]
+        if (hit := first_match(rules["condolence"], [sentence])) is not None and first_match(rules["loss"], recent) is None:
+            return self.result("repair", f"condolences for a loss the person did not speak of ({hit.group(0)!r}); dropped",
+                               sentence, "")
         theirs = _stems(ctx.user_text) | {s for text in ctx.earlier_user[-1:] for s in _stems(text)}
         if not (_stems(sentence) & theirs) and first_match(rules["opener"], [sentence]) is None:
             return self.result("repair", "talks past the person (none of their words, not a reflection); dropped",
