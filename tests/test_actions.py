@@ -29,3 +29,15 @@ def test_every_action_the_code_looks_for_is_declared() -> None:
         looked_for |= set(re.findall(r'"([a-z_]+)" in [\w.\[\]-]*actions\b', path.read_text("utf-8")))
     assert looked_for, "the search found nothing: the pattern no longer matches the code"
     assert looked_for <= set(ACTIONS), looked_for - set(ACTIONS)
+
+
+def test_a_misspelt_profile_field_and_an_unknown_service_type_are_refused() -> None:
+    from typingcure.types import Profile, Resource
+
+    with pytest.raises(ValidationError):
+        Profile(contry="GB")
+    good = dict(name="x", phone="1", hours="24/7", source="s", source_date="d", checked="2026-12-02",
+                confidence="verified")
+    Resource(type="crisis_line", **good)
+    with pytest.raises(ValidationError):
+        Resource(type="crisis", **good)  # the care card would drop it silently

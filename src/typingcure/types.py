@@ -64,10 +64,16 @@ class _Model(BaseModel):
 class Profile(BaseModel):
     """What the person chose to tell us about themselves. Never inferred."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")  # a misspelt field ("contry") is refused, not kept
 
     country: str | None = None
     language: str | None = None
+    helps: str | None = None  # what helps them when things are heavy, in their own words
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> Profile:  # type: ignore[type-arg]
+        """A profile kept by an earlier version: fields it no longer has are left out, not refused."""
+        return cls(**{k: v for k, v in (saved or {}).items() if k in cls.model_fields})
 
     @field_validator("country")
     @classmethod
@@ -97,7 +103,7 @@ class Resource(_Model):
     """One crisis line or emergency number, rendered verbatim from the resources file."""
 
     name: str
-    type: str
+    type: Literal["crisis_line", "text_line", "mental_health_line", "specialized", "emergency"]
     phone: str | None = None
     phone_e164: str | None = None
     sms: str | None = None

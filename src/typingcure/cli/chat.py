@@ -24,7 +24,7 @@ from ..commands import command_of
 from ..config import country_code, load_settings, user_dir
 from ..errors import BackendError, InputError, TypingcureError
 from ..explain import explain_turn, resource_lines
-from ..pipeline import Parts, Session, build_parts, run_turn
+from ..pipeline import Parts, Session, assess_safely, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.plan import SECTIONS, PlanFlow, SafetyPlan, plan_texts, render_plan
 from ..safety.replies import replies
@@ -314,7 +314,10 @@ class ChatUI:
 
     def plan_answer(self, text: str) -> None:
         assert self.flow is not None
-        risk = self.parts.assessor.assess(text, history=self.session.user_texts())
+        if self.flow.wants_to_stop(text):  # "stop" mid-plan stops it; it is not saved as a step
+            self.plan_command("stop")
+            return
+        risk = assess_safely(self.parts.assessor, text, self.session)
         if at_least(risk.level, "high"):
             self.flow = None
             self.say("Let's pause the plan for a moment; what you just wrote matters more.")
@@ -458,7 +461,7 @@ def _keep_history(history: str, session: Session, parts: Parts):  # type: ignore
         return None, NOT_KEPT[why or "skipped"]
     saved_profile = store.get("profile") or {}
     if saved_profile and not session.profile.country:
-        session.profile = Profile(**{**saved_profile, **session.profile.model_dump(exclude_none=True)})
+        session.profile = Profile.from_saved({**saved_profile, **session.profile.model_dump(exclude_none=True)})
     plan = store.get("safety_plan")
     if plan:
         session.plan = SafetyPlan(**plan)

@@ -52,7 +52,7 @@ class _Aligned:
     def __init__(self, backend: str, settings: Settings) -> None:
         self.spec = f"aligned:{backend}"
         self.parts = build_parts(backend, settings)
-        self.remote = bool(getattr(self.parts.backend, "remote", False))
+        self.remote = bool(self.parts.backend.remote)
 
     def start(self, scenario: Scenario) -> Conversation:
         session = Session(profile=scenario.profile, role=scenario.role)
@@ -77,7 +77,7 @@ class _Plain:
 
     def __init__(self, spec: str, backend: Backend, system: str | None, max_tokens: int) -> None:
         self.spec, self.backend, self.system, self.max_tokens = spec, backend, system, max_tokens
-        self.remote = bool(getattr(backend, "remote", False))
+        self.remote = bool(backend.remote)
 
     def start(self, scenario: Scenario) -> Conversation:
         from ..backends import GenerateOptions

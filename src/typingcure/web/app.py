@@ -44,7 +44,8 @@ from ..commands import command_of
 from ..config import Settings, country_code
 from ..explain import explain_turn
 from ..errors import ConfigError, InputError, TypingcureError
-from ..pipeline import Parts, Session, build_parts, run_turn
+from ..types import at_least
+from ..pipeline import Parts, Session, assess_safely, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.decide import LANGUAGE_NAMES
 from ..safety.plan import SECTIONS, SafetyPlan, plan_texts
@@ -278,7 +279,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         state.store, state.history = SQLiteStore.open(home, passphrase), "open"
         saved, chosen = state.store.get("profile"), state.store.get("backend")
         if saved:
-            state.profile = Profile(**saved)
+            state.profile = Profile.from_saved(saved)
         if isinstance(chosen, str) and chosen:
             state.backend = chosen
         state.start_code = secrets.token_urlsafe(24)
@@ -448,7 +449,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 reset_choices()
                 saved, backend = opened.get("profile"), opened.get("backend")
                 if saved:
-                    state.profile = Profile(**saved)
+                    state.profile = Profile.from_saved(saved)
                 if isinstance(backend, str) and backend and backend != state.backend:
                     state.backend, state.parts = backend, None  # the model the person chose, kept encrypted
             # A browser that only chose to keep nothing does not see a history someone unlocked.
@@ -686,18 +687,24 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                       sections=sections, cards=_cards(care_card(state.profile.country)), **context)
 
     @app.get("/plan", response_class=HTMLResponse)
-    async def plan_page(saved: int = 0) -> Response:
-        return plan_view("plan.html", saved=saved)
+    async def plan_page(saved: int = 0, worried: int = 0) -> Response:
+        return plan_view("plan.html", saved=saved, worried=worried)
 
     @app.post("/plan")
     async def plan_save(request: Request) -> Response:
         form = await checked(request)
         plan = SafetyPlan(sections={s: [line.strip() for line in str(form.get(s, "")).splitlines() if line.strip()][:30]
                                     for s in SECTIONS}, updated=datetime.now().isoformat(timespec="seconds"))
-        page("chat").session.plan = plan
+        session = page("chat").session
+        session.plan = plan
         if state.store is not None:
             await run_in_threadpool(state.store.put, "safety_plan", plan.model_dump())
-        return RedirectResponse("/plan?saved=1", 303)
+        # What is written in the plan is read like a message: a plan that says "I'll take them all"
+        # is a reason to be worried, and the services come first on the page.
+        written = "\n".join(line for lines in plan.sections.values() for line in lines)
+        risk = await run_in_threadpool(lambda: assess_safely(parts().assessor, written, session)) if written else None
+        worried = risk is not None and at_least(risk.level, "high")
+        return RedirectResponse("/plan?saved=1" + ("&worried=1" if worried else ""), 303)
 
     @app.get("/plan/print", response_class=HTMLResponse)
     async def plan_print() -> Response:
