@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 

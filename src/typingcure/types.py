@@ -39,7 +39,7 @@ RISK_CATEGORIES: tuple[RiskCategory, ...] = (
 StageName = Literal["intake", "assess", "decide", "generate", "check", "deliver", "record"]
 
 
-def level_rank(level: RiskLevel) -> int:
+def level_rank(level: str) -> int:
     """0 for none … 4 for imminent, so levels can be compared."""
     return RISK_LEVELS.index(level)
 
@@ -185,6 +185,7 @@ ACTIONS: dict[str, str] = {
     "model_skipped": "the model was not asked",
     "journal_silent": "the journal role stays silent (no risk found)",
     "offered_rest": "a gentle offer of rest follows",
+    "noted_weak_model": "a note said the model is weak in the person's language (said once)",
 }
 ACTION_PREFIXES = ("sensitive:", "guard:")
 

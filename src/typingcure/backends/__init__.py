@@ -11,7 +11,8 @@ backend registered as NAME is `NAME` or `NAME:ARGUMENT`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
+from collections.abc import Iterator, Sequence
 
 from ..errors import ConfigError
 from ..registry import create

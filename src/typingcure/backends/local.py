@@ -13,7 +13,8 @@ import importlib.util
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 
 from ..errors import BackendError
 from ..types import Message

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 
@@ -60,6 +60,9 @@ class OpenAIBackend:
             transport=transport,
             trust_env=False,
         )
+
+    def prepare(self) -> None:
+        """Nothing to load before the first message."""
 
     def generate(self, messages: Sequence[Message], options: GenerateOptions) -> Iterator[str]:
         body = {

@@ -16,7 +16,7 @@ import re
 import time
 from collections import deque
 from pathlib import Path
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import yaml
 
@@ -44,6 +44,9 @@ class ScriptedBackend:
     def enqueue(self, *replies: Reply) -> None:
         self._script.extend(replies)
         self._queue.extend(replies)
+
+    def prepare(self) -> None:
+        """Nothing to load before the first message."""
 
     def generate(self, messages: Sequence[Message], options: GenerateOptions) -> Iterator[str]:
         self.calls.append(list(messages))

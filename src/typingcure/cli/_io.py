@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-import unicodedata
-from typing import IO, Any, Iterator
+from typing import IO, Any
+from collections.abc import Iterator
 
 from ..errors import InputError
 from .._text import is_blank  # noqa: F401 - re-exported for the CLI

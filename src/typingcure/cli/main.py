@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # noqa: BLE001 - a bug still ends as one line; the traceback is one variable away
+    except Exception as exc:
         if debug:
             raise
         sys.stderr.write(f"typingcure: unexpected error ({type(exc).__name__}: {one_line(str(exc))[:300]}); "

@@ -104,7 +104,7 @@ def _store() -> SQLiteStore:
         raise InputError(f"nothing is stored in {user_dir()}")
     secret = passphrase_from_env()
     if secret:
-        store = open_store(secret, create=False)  # one try: a wrong one is exit 5, for scripts
+        store: SQLiteStore | None = open_store(secret, create=False)  # one try: a wrong one is exit 5, for scripts
     else:
         store = unlock("Passphrase: ") if sys.stdin.isatty() else None
     if store is None:

@@ -16,7 +16,7 @@ import html
 import json
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def to_json(results: dict[str, list[ScenarioRecord]]) -> dict[str, Any]:
     return {
         "version": RESULTS_VERSION,
         "typingcure": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "targets": {spec: {"summary": summary[spec], "scenarios": [asdict(r) for r in records]}
                     for spec, records in results.items()},
     }

@@ -15,7 +15,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from .judge import Judge
 from .simulate import UserSimulator
@@ -121,7 +122,7 @@ def run_eval(
             path.unlink()
         todo = [(s, sc) for s, sc in jobs if f"{s.suite}/{sc.id}" not in done]
 
-        def one(job: tuple[Suite, Scenario], target: Target = target) -> ScenarioRecord:
+        def one(job: tuple[Suite, Scenario], target: Target = target, path: Path | None = path) -> ScenarioRecord:
             suite, scenario = job
             record = score_scenario(suite, scenario, talk(target, scenario, simulator))
             if judge is not None:

@@ -381,7 +381,8 @@ class InPersonLanguage(_Scorer):
         found = detect(ctx.reply.text)
         if found.language not in ("und", wanted) and found.confidence >= 0.5:
             return Score("fail", f"replied in {found.language}; the person writes {wanted}")
-        if wanted != "en" and found.language == "und" and sum(mine.values()) and mine["latin"] == sum(mine.values()):
+        letters = sum(mine.values())
+        if wanted != "en" and found.language == "und" and letters and mine["latin"] == letters:
             english = detect(ctx.reply.text + " the and you")  # an English reply to a Latin-script language
             if english.language == "en" and english.confidence >= 0.6:
                 return Score("fail", f"replied in English; the person writes {wanted}")

@@ -19,7 +19,7 @@ An expectation is a scorer name, or `{name: argument}` for a scorer that takes o
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -91,7 +91,7 @@ def suite_names() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_suite(name_or_path: str) -> Suite:
     """A built-in suite by name, or a suite file by path."""
     path = Path(name_or_path)

@@ -9,7 +9,7 @@ replies are checked against, and whether it speaks always or only when risk is f
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from typing import Literal
 
@@ -41,7 +41,7 @@ def role_names() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_role(name: str) -> Role:
     if name not in role_names():
         raise ConfigError(f"unknown role {name!r} (choose from: {', '.join(role_names())})")

@@ -23,9 +23,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, cache
 from importlib.resources import files
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Sequence
 
 import yaml
 
@@ -33,6 +34,9 @@ from ..culture.language import detect as detect_language
 from ..errors import ConfigError
 from ..registry import register
 from ..types import RISK_CATEGORIES, RISK_LEVELS, Evidence, RiskAssessment, RiskCategory, RiskLevel, level_rank
+
+if TYPE_CHECKING:
+    from .classifier import RiskClassifier
 
 LONGEST = 200_000  # characters assessed in full; longer texts keep their first and last halves of this
 LEVEL_SCORE: dict[RiskLevel, float] = {"none": 0.02, "low": 0.25, "moderate": 0.55, "high": 0.85, "imminent": 0.97}
@@ -69,7 +73,7 @@ class Rx:
     set, worked out from the pattern). Most lexicon entries cannot match most texts, and a
     substring test is far cheaper than running the regex, so a long post is assessed quickly."""
 
-    __slots__ = ("regex", "needs", "pattern")
+    __slots__ = ("needs", "pattern", "regex")
 
     def __init__(self, source: str, where: str = "") -> None:
         try:
@@ -147,7 +151,7 @@ def required_literals(regex: str, keep: int = 3) -> tuple[frozenset[str], ...]:
 
     try:
         groups = walk(sp.parse(regex))
-    except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
+    except Exception:
         return ()
     groups = [g for g in groups if all(g) and min(len(x) for x in g) >= 2]
     return tuple(sorted(groups, key=_selectivity, reverse=True)[:keep])
@@ -218,7 +222,7 @@ def _pattern(raw: dict, where: str) -> Pattern:  # type: ignore[type-arg]
     return pattern
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_lexicon(language: str) -> Lexicon:
     resource = files("typingcure.safety").joinpath(f"data/lexicon/{language}.yaml")
     if not resource.is_file():
@@ -516,7 +520,7 @@ class LexiconAssessor:
         about_self = any(h.about == "self" and level_rank(h.level) > 0 for h in hits) or (
             level_rank(carried) >= level_rank("moderate") or answer is not None
         )
-        about = "self" if about_self or not hits else "someone_else"
+        about: Literal["self", "someone_else"] = "self" if about_self or not hits else "someone_else"
         categories = _categories(evidence) if level != "none" else ()
         reasons += [f"{why}; the other layers decided" for why in dict.fromkeys(failures)]
         return RiskAssessment(
@@ -630,21 +634,22 @@ class LayeredAssessor(LexiconAssessor):
         classifier: bool = True,
         classifier_moderate: float | None = None,
         classifier_low: float | None = None,
-        classifier_model: object | None = None,
+        classifier_model: RiskClassifier | None = None,
     ) -> None:
         from .classifier import RiskClassifier
         from .model_assess import ModelAssessor
         from .semantic import SemanticDetector
 
         super().__init__(languages, history_turns)
-        self.semantic = self.classifier = None
+        self.semantic: SemanticDetector | None = None
+        self.classifier: RiskClassifier | None = None
         try:
             self.semantic = SemanticDetector.load(threshold, margin) if semantic else None
-        except Exception as exc:  # noqa: BLE001 - a learned layer that cannot load leaves the lexicons in charge
+        except Exception as exc:
             self.load_failures.append(f"the similarity layer could not load ({type(exc).__name__})")
         try:
-            self.classifier = (classifier_model or RiskClassifier.load()) if classifier else None  # type: ignore[assignment]
-        except Exception as exc:  # noqa: BLE001
+            self.classifier = (classifier_model or RiskClassifier.load()) if classifier else None
+        except Exception as exc:
             self.load_failures.append(f"the classifier could not load ({type(exc).__name__})")
         cuts = dict(getattr(self.classifier, "meta", {}).get("cuts") or {"low": 0.5, "moderate": 0.7, "high": 0.95})
         self.cuts = (classifier_low if classifier_low is not None else cuts["low"],
@@ -680,7 +685,7 @@ class LayeredAssessor(LexiconAssessor):
             return hits
         try:
             return self._learned_hits(text, context.denied)
-        except Exception as exc:  # noqa: BLE001 - a failing learned layer: the lexicon result stands, said so
+        except Exception as exc:
             why = f"a learned layer failed ({type(exc).__name__})"
             return (Hit(Pattern("failed", "suicide", "none", _NEVER), "none", text[:200], why, "failed"),)
 
@@ -769,7 +774,7 @@ def layered_assessor(
     languages: Sequence[str] | None = None, history_turns: int = 5, semantic: bool = True,
     threshold: float = 0.5, margin: float = 0.08, model: object | None = None, model_timeout: float = 8.0,
     classifier: bool = True, classifier_moderate: float | None = None, classifier_low: float | None = None,
-    classifier_model: object | None = None,
+    classifier_model: RiskClassifier | None = None,
 ) -> LayeredAssessor:
     """Lexicons, semantic similarity, a small classifier and an optional model, fused with the conversation."""
     return LayeredAssessor(languages, history_turns, semantic, threshold, margin, model, model_timeout,

@@ -19,7 +19,8 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Protocol
+from collections.abc import Sequence
 
 from ..roles import Role
 from ..types import CheckResult, RiskAssessment

@@ -14,6 +14,7 @@ with numpy. Besides the risk categories it has two classes without risk: `none`,
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import re
@@ -69,7 +70,7 @@ def _tokens(text: str) -> list[str]:
 def word_ngrams(text: str) -> list[str]:
     """Words and word pairs; in Chinese, Japanese and Korean runs, character pairs and their pairs."""
     tokens = _tokens(text)
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..backends import Backend, GenerateOptions
 from ..types import RISK_CATEGORIES, RISK_LEVELS, Message, RiskCategory, RiskLevel
@@ -72,6 +72,6 @@ class ModelAssessor:
         except FutureTimeout:
             future.cancel()
             return ModelOpinion("none", (), True, f"the model did not answer within {self.timeout:g} s")
-        except Exception as exc:  # noqa: BLE001 - any failure leaves the other layers in charge
+        except Exception as exc:
             return ModelOpinion("none", (), True, f"the model failed ({type(exc).__name__})")
         return parse_opinion(answer)

@@ -12,8 +12,8 @@ the plan for the crisis protocol when risk is high (cli/chat.py).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import datetime, UTC
+from functools import cache
 from importlib.resources import files
 
 import yaml
@@ -30,7 +30,7 @@ class SafetyPlan(BaseModel):
         return any(self.sections.get(s) for s in SECTIONS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def plan_texts(language: str = "en") -> dict:  # type: ignore[type-arg]
     resource = files("typingcure.safety").joinpath(f"data/plan/{language}.yaml")
     if not resource.is_file():
@@ -75,7 +75,7 @@ class PlanFlow:
         """Record an answer (or a skip) and return the next question, or None when the plan is done."""
         if text.strip().lower() not in self.texts["skip_words"]:
             self.plan.sections[self.section] = _items(text)
-            self.plan.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.plan.updated = datetime.now(UTC).isoformat(timespec="seconds")
         self.index += 1
         if self.index >= len(self.steps):
             self.finished = True

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 
 import yaml
 
 from ..errors import ConfigError
 
-@lru_cache(maxsize=None)
+@cache
 def _load(language: str) -> dict[str, str]:
     resource = files("typingcure.safety").joinpath(f"data/replies/{language}.yaml")
     if not resource.is_file():

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, time
 from functools import lru_cache
 from importlib.resources import files
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import yaml
 from pydantic import ValidationError

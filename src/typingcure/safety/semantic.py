@@ -74,7 +74,7 @@ class SemanticDetector:
     def load(cls, threshold: float = 0.5, margin: float = 0.08) -> SemanticDetector | None:
         """Loaded once per process and setting (it only reads after loading): every assessor and
         every `typingcure.reply()` call share it."""
-        return _load_detector(cls, threshold, margin)
+        return _load_detector(threshold, margin)
 
     @classmethod
     def _load(cls, threshold: float, margin: float) -> SemanticDetector | None:
@@ -114,5 +114,5 @@ class SemanticDetector:
 
 
 @lru_cache(maxsize=4)
-def _load_detector(cls: type[SemanticDetector], threshold: float, margin: float) -> SemanticDetector | None:
-    return cls._load(threshold, margin)
+def _load_detector(threshold: float, margin: float) -> SemanticDetector | None:
+    return SemanticDetector._load(threshold, margin)

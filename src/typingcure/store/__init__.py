@@ -21,9 +21,23 @@ from .crypto import Box, KeyFile, LockedError, StoreError
 from .files import write_private
 from .sqlite import DB_NAME, KEY_NAME, SQLiteStore, secure_home, wipe
 
-__all__ = ["Box", "KeyFile", "LockedError", "SQLiteStore", "StoreError", "StoreRecorder", "open_store", "to_markdown",
-           "wipe", "DB_NAME", "KEY_NAME", "passphrase_from_env", "secure_home", "skipped_note",
-           "write_private"]
+__all__ = [
+    "DB_NAME",
+    "KEY_NAME",
+    "Box",
+    "KeyFile",
+    "LockedError",
+    "SQLiteStore",
+    "StoreError",
+    "StoreRecorder",
+    "open_store",
+    "passphrase_from_env",
+    "secure_home",
+    "skipped_note",
+    "to_markdown",
+    "wipe",
+    "write_private",
+]
 
 
 def passphrase_from_env() -> str | None:

@@ -86,8 +86,9 @@ class KeyRecord(BaseModel):
             raw = bytes.fromhex(value)
         except ValueError:
             raise ValueError("not hexadecimal") from None
-        if len(raw) != _LENGTHS[info.field_name]:
-            raise ValueError(f"{len(raw)} bytes, not {_LENGTHS[info.field_name]}")
+        wanted = _LENGTHS[str(info.field_name)]
+        if len(raw) != wanted:
+            raise ValueError(f"{len(raw)} bytes, not {wanted}")
         return value
 
 

@@ -20,7 +20,7 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700

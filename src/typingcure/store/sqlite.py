@@ -30,7 +30,8 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from ..types import TurnResult
 from .crypto import Box, KeyFile, LockedError, StoreError
