@@ -21,19 +21,19 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from .backends import Backend, GenerateOptions, backend_from_spec, conform
 from .config import Settings
-from .culture.language import detect, script_letters
+from .culture.language import OWN_NAMES, detect, script_letters
 from .errors import BackendError, InputError
 from .registry import create
 from .roles import load_role
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
-from .safety.compose import compose_parts, cue, echo_line, listening_reply
+from .safety.compose import compose_parts, cue, echo_line, listening_reply, names_risk
 from .safety.guards import DEFAULT_GUARDS, uses_their_words
-from .safety.decide import LANGUAGE_NAMES, ModelTraits, Policy
+from .safety.decide import ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
 from .safety.replies import replies
@@ -169,7 +169,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     if decision.verdict == "generate" and not released:
         released, checks = _authored_instead(session, intake, decision, ctx, checks, release)
     elif "authored_question" in decision.actions:
-        released, checks = _reflect_if_missed(session, intake, ctx, released, checks, release)
+        released, checks = _reflect_if_missed(session, intake, ctx, released, checks, release, parts.guards)
     clock.done("generate", generate_note.verdict, generate_note.explanation, ms=clock.since_last() - check_ms)
     clock.done("check", _check_verdict(checks), _check_explanation(checks), ms=check_ms)
 
@@ -244,7 +244,7 @@ def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskA
 def _assess_text(assessor: Assessor, text: str, session: Session, language: str) -> RiskAssessment:
     try:
         return assessor.assess(text, history=session.history(), language=language)
-    except Exception as exc:  # noqa: BLE001 - any failure takes the careful path
+    except Exception as exc:
         return RiskAssessment(
             level="moderate", categories=(), score=0.5, assessor=getattr(assessor, "spec", "?"), failed=True,
             explanation=f"the assessor failed ({type(exc).__name__}); treated as moderate risk to be careful",
@@ -257,14 +257,14 @@ def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session:
         return policy.decide(intake, risk, role=session.role, profile=session.profile,
                              previous=[t.decision for t in session.turns], now=now, model=model,
                              said=[m.content for m in session.messages if m.role == "assistant"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if session.role != "listener":
             session.role = "listener"
         text = replies(intake.language, intake.script)
         return PolicyDecision(
             verdict="fixed_reply", role="listener", system_prompt="", fixed_reply=text["fallback"],
             actions=("model_skipped",), policy=getattr(policy, "spec", "?"),
-            notes=("Something went wrong while deciding how to reply, so I gave a careful answer.",),
+            notes=(text["note_policy_failed"],),
             explanation=f"the policy failed ({type(exc).__name__}); a careful fixed reply instead",
         )
 
@@ -375,7 +375,7 @@ class _Timed:
                 if self._stop.is_set():
                     break
                 self._queue.put(sentence)
-        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+        except BaseException as exc:
             self._queue.put(exc)
         finally:
             self._queue.put(self._DONE)
@@ -513,7 +513,7 @@ def _check_and_release(
                 started = time.perf_counter()
                 try:
                     results, text, action = check_sentence(sentence.strip(), guards, ctx)
-                except Exception as exc:  # noqa: BLE001 - a broken guard must not let text through
+                except Exception as exc:
                     results = [CheckResult(guard="check", verdict="replace", original=sentence,
                                            released=ctx.replies["fallback"],
                                            explanation=f"a guard failed ({type(exc).__name__}); replaced to be careful")]
@@ -561,7 +561,8 @@ def _authored_instead(
     an authored listening reply in the person's language takes its place, and /why says so."""
     parts = compose_parts(intake.language, intake.script)
     said = [m.content for m in session.messages if m.role == "assistant"]
-    text = (listening_reply(intake.text, parts, said=said, question=not decision.follow_up)
+    text = (listening_reply(intake.text, parts, said=said, question=not decision.follow_up,
+                            quote=not at_least(ctx.risk.level, "moderate") and not names_risk(ctx.risk))
             if parts.can_listen else ctx.replies["backend_failed"])
     why = ("the model wrote nothing that could be shown in time" if any(c.guard == "time_limit" for c in checks)
            else "nothing the model wrote could be shown")
@@ -574,18 +575,18 @@ def _authored_instead(
 
 def _reflect_if_missed(
     session: Session, intake: IntakeResult, ctx: CheckContext, released: list[str], checks: list[CheckResult],
-    release: Release,
+    release: Release, guards: Sequence[Guard],
 ) -> tuple[list[str], list[CheckResult]]:
     """With a model not known to be capable, before the authored question: when none of the person's
     words came back in what the model wrote, a reflection in their own words (a short phrase of
     theirs, quoted) goes before the question."""
-    if uses_their_words("".join(released), intake.text):
-        return released, checks
+    if at_least(ctx.risk.level, "moderate") or names_risk(ctx.risk) or uses_their_words("".join(released), intake.text):
+        return released, checks  # words that name a risk are never said back
     parts = compose_parts(intake.language, intake.script)
     said = [m.content for m in session.messages if m.role == "assistant"] + [r.strip() for r in released]
     echo = echo_line(intake.text, parts, said, zlib.crc32(intake.text.encode("utf-8")))
-    if not echo:
-        return released, checks
+    if not echo or any(r.verdict != "pass" for r in check_sentence(echo, guards, ctx)[0]):
+        return released, checks  # a quote the guards would change is not said at all
     ctx.said.append(echo)
     release(echo + " ")
     return [*released, echo + " "], [*checks, CheckResult(
@@ -622,22 +623,20 @@ def _deliver(
         pieces.append(decision.follow_up)
         release(decision.follow_up)
     reply = "".join(pieces).strip()
-    notes = list(decision.notes)
+    notes, words = list(decision.notes), replies(intake.language, intake.script)
+    actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
     if any(c.guard not in SHAPING for c in checks):
-        notes.append("A safety check changed part of this reply; /why shows what and why.")
+        notes.append(words["note_safety_check"])
     if any(c.guard == "authored" for c in checks):
-        notes.append("The model gave nothing I could use in time, so I answered with words written in advance; "
-                     "/why shows more.")
+        notes.append(words["note_authored_instead"])
     if risk.failed:
-        notes.append("Risk assessment failed this turn, so I answered carefully.")
+        notes.append(words["note_assessment_failed"])
     strong = parts.backend.languages
-    said_before = any("is weak in" in n for t in session.turns for n in t.notes)
+    said_before = any(a in ("noted_weak_model", "composed_language") for t in session.turns for a in t.actions)
     if (generate_note.verdict == "generated" and strong and intake.language not in strong
             and intake.language != "und" and not said_before):
-        notes.append(f"The model in use is weak in {LANGUAGE_NAMES.get(intake.language, intake.language)}, so its "
-                     "replies may be poor; safety replies are written in advance and are not affected. A larger model "
-                     "(typingcure models pull qwen2.5-1.5b-instruct) writes it better.")
-    actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
+        notes.append(words["note_weak_model"].format(language=OWN_NAMES.get(intake.language, intake.language)))
+        actions.append("noted_weak_model")
     return TurnResult(
         user_text=intake.text, reply=reply, intake=intake, risk=risk, decision=decision, checks=tuple(checks),
         stages=tuple(clock.stages), backend=parts.backend.spec if generate_note.verdict == "generated" else "none",
@@ -654,9 +653,9 @@ def _record(session: Session, turn: TurnResult, clock: _Clock, recorder: Recorde
     try:
         recorder.record(session, turn)
         clock.done("record", "recorded", f"kept by {recorder.spec}")
-    except Exception as exc:  # noqa: BLE001 - the reply was shown; say it was not kept
+    except Exception as exc:
         clock.done("record", "failed", f"{recorder.spec} failed ({type(exc).__name__})")
-        notes = notes + ("This turn could not be saved.",)
+        notes = (*notes, replies(turn.intake.language, turn.intake.script)["note_not_saved"])
     final = turn.model_copy(update={"stages": tuple(clock.stages), "notes": notes})
     session.turns.append(final)
     return final

@@ -12,6 +12,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# Each language's name in that language: what a person who reads no English looks for.
+OWN_NAMES: dict[str, str] = {
+    "en": "English", "es": "Español", "pt": "Português", "fr": "Français", "de": "Deutsch", "ru": "Русский",
+    "ko": "한국어", "zh": "中文", "ja": "日本語", "hi": "हिन्दी", "ar": "العربية", "fa": "فارسی",
+    "tr": "Türkçe", "id": "Bahasa Indonesia", "sw": "Kiswahili", "pcm": "Naijá (Pidgin)",
+}
+
 _WORDS: dict[str, frozenset[str]] = {
     "en": frozenset("i the and to a of my me is it that you not this was have just feel don't can't i'm with for "
                     "today all day bad good what so but when because".split()),

@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 import yaml
 
@@ -90,7 +91,7 @@ def file_name(language: str, script: str | None = None) -> str:
     return base
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> ComposeParts | None:
     resource = files("typingcure.safety").joinpath(f"data/compose/{name}.yaml")
     if not resource.is_file():
@@ -133,7 +134,7 @@ def available() -> list[str]:
 def cue(parts: ComposeParts, name: str, texts: Iterable[str]) -> bool:
     """Does any text show the cue (`compulsion`, `mania`, `psychosis`), in this language or English?"""
     english = _load("en")
-    rules = parts.cues.get(name, ()) + ((english.cues.get(name, ()) if english and english is not parts else ()))
+    rules = parts.cues.get(name, ()) + (english.cues.get(name, ()) if english and english is not parts else ())
     return any(rule.search(text) for text in texts for rule in rules)
 
 
@@ -208,7 +209,7 @@ def join(pieces: Sequence[str], parts: ComposeParts) -> str:
 
 
 def _seed(text: str, turn: int) -> int:
-    return zlib.crc32(f"{turn}:{text}".encode("utf-8"))
+    return zlib.crc32(f"{turn}:{text}".encode())
 
 
 def careful_reply(situation: str, parts: ComposeParts, *, text: str = "", said: Sequence[str] = (),
@@ -256,6 +257,13 @@ _THANKS = re.compile(
     r"te[sş]ekk[üu]r|sa[gğ] ?ol|shukriya|dhanyavaad|dhanyawad|jare)\b|شكر|ممنون|مرسی|спасибо|감사|고마|ありがと|谢谢|धन्यवाद|शुक्रिया",
     re.IGNORECASE)
 _UNSAFE_TO_QUOTE = re.compile(r"https?://|www\.|\S@\S|\d{4,}|[<>{}]")
+# A clause that asks, even without a question mark, is answered and never quoted back.
+_ASKS = re.compile(
+    r"^\W*(how|what|where|which|who|why|when|can|could|should|would|is|are|do|does|did|will|any|"
+    r"c[oó]mo|qu[eé]|d[oó]nde|cu[aá]l|cu[aá]nt[oa]s?|por ?qu[eé]|puedo|onde|quanto|posso|comment|o[uù]|quel(le)?s?|"
+    r"combien|pourquoi|est-ce|wie|was|wo|welche[rs]?|warum|kann|soll|bagaimana|apa|di ?mana|berapa|kenapa|gimana|"
+    r"vipi|nini|wapi|ngapi|kwa ?nini|nasıl|ne|nerede|nereden|kaç|neden|kaise|kya|kahan|kitn[ae]|kyun|wetin|how far|where)\b",
+    re.IGNORECASE)
 
 
 def _fits(clause: str, unspaced: bool) -> bool:
@@ -273,6 +281,11 @@ def echo_phrase(text: str, parts: ComposeParts) -> str | None:
     text = " ".join(text.split())
     if not text or re.search(r"[?？؟]", text) or _THANKS.search(text) or _UNSAFE_TO_QUOTE.search(text):
         return None
+    phrase = _phrase(text, parts)
+    return None if phrase is None or _ASKS.search(phrase) else phrase
+
+
+def _phrase(text: str, parts: ComposeParts) -> str | None:
     unspaced = parts.language in ("zh", "ja")
     for rule in parts.contrast:
         turns = list(rule.finditer(text))
@@ -305,7 +318,15 @@ def echo_line(text: str, parts: ComposeParts, said: Sequence[str] = (), seed: in
     return template.replace("{words}", words)
 
 
-def listening_reply(text: str, parts: ComposeParts, *, said: Sequence[str] = (), question: bool = True) -> str:
+def names_risk(risk: RiskAssessment) -> bool:
+    """Does this message itself hold explicit risk words (a lexicon, an answer, a model's reading)?
+    Then nothing of it is quoted back."""
+    return any(e.detector.startswith(("lexicon", "answer", "model")) and "earlier in the conversation" not in e.explanation
+               for e in risk.evidence)
+
+
+def listening_reply(text: str, parts: ComposeParts, *, said: Sequence[str] = (), question: bool = True,
+                    quote: bool = True) -> str:
     """Everyday listening from authored lines: a reflection, a validating line, and one open
     question (none when a question from typingcure follows). The reflection is in the person's own
     words (a short phrase of theirs, quoted) on every other turn and whenever no situation is
@@ -320,7 +341,8 @@ def listening_reply(text: str, parts: ComposeParts, *, said: Sequence[str] = (),
     good = good_news(text, parts, situation)
     if situation == "good_news" and not good:
         situation = "general"
-    echo = "" if good else echo_line(text, parts, said, seed // 13) if (situation == "general" or len(said) % 2 == 1) else ""
+    echo = echo_line(text, parts, said, seed // 13) if quote and not good and (
+        situation == "general" or len(said) % 2 == 1) else ""
     if echo:
         pieces.append(echo)
     else:

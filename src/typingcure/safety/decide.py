@@ -20,13 +20,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Any, Protocol
+from collections.abc import Sequence
 
 from ..registry import register
 from ..roles import Role, load_role
+from ..culture.language import OWN_NAMES
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
-from .compose import (SENSITIVE, careful_reply, carried_over, compose_parts, learned_only, listening_reply, open_question,
-                      situation_of)
+from .compose import (SENSITIVE, careful_reply, carried_over, compose_parts, learned_only, listening_reply, names_risk,
+                      open_question, situation_of)
 from .guards import first_match, patterns, sounds_worn_out
 from .replies import replies
 from .resources import FALLBACK, care_card, no_line_sentence, open_now
@@ -115,19 +117,12 @@ def _contact(resource: Resource) -> str:
     return resource.phone or resource.sms or resource.url or ""
 
 
-REQUEST_NOTES = {
-    "diagnosis": "About diagnosis: what I say comes from language prediction, not clinical judgement; only a "
-                 "clinician can diagnose.",
-    "medical": "About medicines: what I say comes from language prediction, not clinical judgement; your "
-               "prescriber or a pharmacist can answer this safely.",
-    "prediction": "About the future: nobody can predict this, and I can't either; what I say comes from language "
-                  "prediction.",
-}
+REQUESTS = ("diagnosis", "medical", "prediction")  # notes `note_<kind>` in the person's language
 
 
-def _request_notes(text: str) -> list[str]:
+def _request_notes(text: str, words: dict[str, str]) -> list[str]:
     requests = patterns()["requests"]
-    return [note for kind, note in REQUEST_NOTES.items() if first_match(requests[kind], [text])]
+    return [words[f"note_{kind}"] for kind in REQUESTS if first_match(requests[kind], [text])]
 
 
 # How many earlier turns must pass before rest is offered again: an offer, never a refrain.
@@ -162,9 +157,9 @@ class CarePolicy:
         line, line_notes, line_actions = self._line(card, profile.country, asked_country, text, now)
         fill = {"emergency": self._emergency(card, text), "line": line}
         constraints = self._constraints(risk, previous)
-        notes = list(line_notes) + _request_notes(intake.text)
+        notes = list(line_notes) + _request_notes(intake.text, text)
         parts = compose_parts(intake.language, intake.script)
-        base = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
+        base: dict[str, Any] = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
                 "resources": card, "constraints": constraints, "policy": self.spec}
 
         if at_least(risk.level, "high") and line:
@@ -214,7 +209,7 @@ class CarePolicy:
             if not model.capable:
                 situation = situation if about_self else "someone_else"
                 if about_self and carried_over(risk) and parts.can_listen:
-                    composed = listening_reply(intake.text, parts, said=said, question=False)
+                    composed = listening_reply(intake.text, parts, said=said, question=False, quote=not names_risk(risk))
                 else:
                     composed = careful_reply(situation, parts, text=intake.text, said=said,
                                              with_reflection=key not in REFLECTS_ITSELF)
@@ -234,25 +229,23 @@ class CarePolicy:
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
                                   explanation="journal role: no reply unless risk is found", **base)
         actions = ("careful_frame",) if at_least(risk.level, "low") else ()
-        situation = situation_of(risk, intake.text, parts)
-        if not model.capable and situation in SENSITIVE:
-            key = SENSITIVE_QUESTION.get(situation, "check_in")
+        sensitive = situation_of(risk, intake.text, parts)
+        if not model.capable and sensitive in SENSITIVE:
+            key = SENSITIVE_QUESTION.get(sensitive, "check_in")
             question = _question_of(key, text[key])
             if _asked_last_turn(previous) and parts.can_listen:
                 question = open_question(intake.text, parts, said)
-            composed = careful_reply(situation, parts, text=intake.text, said=said,
+            composed = careful_reply(sensitive, parts, text=intake.text, said=said,
                                      with_reflection=key not in REFLECTS_ITSELF)
-            return self._fixed(f"{composed} {question}", ("composed", "careful_frame", f"sensitive:{situation}",
+            return self._fixed(f"{composed} {question}", ("composed", "careful_frame", f"sensitive:{sensitive}",
                                                             "model_skipped"),
-                               f"a sensitive situation ({situation.replace('_', ' ')}) and a model not known to be "
+                               f"a sensitive situation ({sensitive.replace('_', ' ')}) and a model not known to be "
                                "capable: a reply composed from authored lines, then a gentle question", notes, base)
         rest = sounds_worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:])
         if model.weak_in(intake.language, intake.script) and parts.can_listen and chosen.name == "listener":
             if not any("composed_language" in d.actions for d in previous):
-                notes.append(f"The model in use is weak in {LANGUAGE_NAMES.get(intake.language, intake.language)}, "
-                             "so I answer with lines written in advance in your language. A larger model "
-                             "(typingcure models pull qwen2.5-3b-instruct) can talk more freely.")
-            reply = listening_reply(intake.text, parts, said=said, question=not rest)
+                notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
+            reply = listening_reply(intake.text, parts, said=said, question=not rest, quote=not names_risk(risk))
             if rest:
                 reply += " " + text["rest_offer"]
             return self._fixed(reply, (*actions, "composed", "composed_language", *(("offered_rest",) if rest else ())),
@@ -305,13 +298,13 @@ class CarePolicy:
                 return (text["line_directory_country"].format(name=first.name, contact=_contact(first)),
                         [gap] if gap else [], ())
             if asked_country:
-                return "", ["Set your country with /country XX to see local services."], ()
-            note = "No country is set, so the care card shows international directories. Set one with /country XX."
+                return "", [text["note_set_country"]], ()
+            note = text["note_no_country"]
             return text["line_directory"].format(name=first.name, contact=_contact(first)), [note], ("asked_country",)
         if open_now(first, now) is False:
             sentence = text["line_closed"].format(name=first.name, open=first.open,
                                                   emergency=self._emergency(card, text))
-            return sentence, [f"{first.name} is closed right now (open {first.open})."], ()
+            return sentence, [text["note_line_closed"].format(name=first.name, open=first.open)], ()
         return text["line"].format(name=first.name, contact=_contact(first), hours=first.hours), [], ()
 
     @staticmethod

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, AsyncIterator, Literal, Sequence
+from typing import Any, Literal
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -45,6 +46,7 @@ from ..config import Settings, country_code
 from ..explain import explain_turn
 from ..errors import ConfigError, InputError, TypingcureError
 from ..types import at_least
+from ..culture.language import OWN_NAMES
 from ..pipeline import Parts, Session, assess_safely, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.decide import LANGUAGE_NAMES
@@ -65,11 +67,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 # Each language by its own name, so someone who reads no English finds theirs (the English name after it).
-OWN_NAMES = {
-    "en": "English", "es": "Español", "pt": "Português", "fr": "Français", "de": "Deutsch", "ru": "Русский",
-    "ko": "한국어", "zh": "中文", "ja": "日本語", "hi": "हिन्दी", "ar": "العربية", "fa": "فارسی",
-    "tr": "Türkçe", "id": "Bahasa Indonesia", "sw": "Kiswahili", "pcm": "Naijá (Pidgin)",
-}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 OPEN_PATHS = ("/unlock", "/unlock/skip")        # reachable before this browser has a session
 PUBLIC_PATHS = ("/about", "/healthz")          # reachable by anyone the Host check lets in; they show nothing private
@@ -191,7 +188,8 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     strings = {lang: {**loaded["en"], **words} for lang, words in loaded.items()}  # English for any missing key
 
     def ui_language() -> str:
-        return state.profile.language if state.profile.language in strings else "en"
+        language = state.profile.language
+        return language if language and language in strings else "en"
 
     def ui_strings(language: str | None = None) -> dict[str, str]:
         """The interface strings of the chosen language, or of `language` (e.g. the one a message was written in)."""
@@ -199,7 +197,9 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
 
     def card_context(turn: TurnResult, words: dict[str, str]) -> dict[str, Any]:
         """What card.html shows under a reply: the care card, notes, and a link to the plan when the reply offers it."""
-        notes = [n.replace("with /country XX", "in Settings (or type /country XX here)") for n in turn.notes]
+        text = replies(turn.intake.language, turn.intake.script)
+        web = {text[f"note_{k}"]: text[f"note_{k}_web"] for k in ("no_country", "set_country")}
+        notes = [web.get(n, n) for n in turn.notes]
         return {"resources": _cards(turn.decision.resources), "notes": notes,
                 "plan_link": words["plan"] if "/plan" in turn.reply else None}
 
@@ -258,7 +258,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         state.store, state.history, state.pages, state.sessions = None, "locked", {}, set()
         reset_choices()
 
-    def watch(ref: "weakref.ref[State]") -> None:
+    def watch(ref: weakref.ref[State]) -> None:
         """The idle lock, on a timer: the store is closed when the time is up, not at the next request."""
         while True:
             current = ref()
@@ -364,7 +364,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 state.last_seen = time.monotonic()  # only the person's own requests keep the history open
         try:
             response = await call_next(request)
-        except Exception as exc:  # noqa: BLE001 - one clear page, with the headers, never a bare 500
+        except Exception as exc:
             if os.environ.get("TYPINGCURE_DEBUG"):
                 import traceback
 
@@ -396,7 +396,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         """The form, once its CSRF token matches both the page and the cookie; else a 403 page."""
         try:
             form = await request.form(max_files=0, max_fields=60, max_part_size=MAX_BODY)
-        except Exception:  # noqa: BLE001 - a body that is not a form at all
+        except Exception:
             raise Refused() from None
         given = str(form.get("csrf", "")).encode("utf-8", "replace")  # bytes: compare_digest refuses non-ASCII text
         if not secrets.compare_digest(given, state.csrf.encode()) or request.cookies.get("tc_csrf") != state.csrf:
@@ -435,7 +435,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                                    {"Retry-After": str(math.ceil(wait))})
             try:
                 opened = await run_in_threadpool(try_passphrase, secret)
-            except LockedError as exc:
+            except LockedError:
                 state.failures += 1
                 state.next_guess = time.monotonic() + guess_delay(state.failures)
                 return unlock_page(ui_strings()["unlock_wrong"], 401)
@@ -533,7 +533,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
                 out.put(("done", extra))
             except TypingcureError as exc:
                 out.put(("done", f"<p class='notice' role='alert'>{_escape(exc.message)}</p>"))
-            except Exception as exc:  # noqa: BLE001 - the page hears that it failed, never waits in silence
+            except Exception as exc:
                 print(f"typingcure: {type(exc).__name__} while answering a message", file=sys.stderr)
                 out.put(("done", "<p class='notice' role='alert'>Something went wrong while answering; nothing "
                                  "was kept of this message. Try again.</p>"))
@@ -595,7 +595,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         elif command == "country":
             try:
                 state.profile = Profile(**{**state.profile.model_dump(), "country": country_code(arg)})
-            except InputError as exc:
+            except InputError:
                 html = f"<p class='notice' role='alert'>{_escape(words['country_two_letters'])}</p>"
             else:
                 for p in state.pages.values():
@@ -775,7 +775,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
         return settings_view(words["model_now"].format(spec=spec))
 
     @app.get("/settings/export")
-    async def export(format: str = "markdown") -> Response:  # noqa: A002 - the query parameter's name
+    async def export(format: str = "markdown") -> Response:
         if state.store is None:
             return settings_view(ui_strings()["nothing_kept_export"], 400)
         data = await run_in_threadpool(state.store.export)
