@@ -93,6 +93,7 @@ def test_transparency_notes() -> None:
     session = Session()
     first = run_turn(session, "hoy tuve un día muy largo en el trabajo", build_parts(backend))
     second = run_turn(session, "y mañana tengo otra reunión larga", build_parts(backend))
-    assert any("weak in Spanish" in n for n in first.notes) and not any("weak in" in n for n in second.notes)
+    weak = "typingcure models pull"  # the note on a weak model names a larger one, in any language
+    assert any(weak in n and "Español" in n for n in first.notes) and not any(weak in n for n in second.notes)
     changed = run_turn(Session(), "hello", build_parts(ScriptedBackend(["I'm a real person, honestly."])))
     assert any("/why" in n for n in changed.notes)

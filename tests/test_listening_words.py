@@ -201,3 +201,9 @@ def test_words_that_name_a_risk_are_never_quoted_back(text: str) -> None:
         parts = weak_model(["ok."])
         parts.model = ModelTraits(capable=False, languages=frozenset())  # weak in every language: all composed
         assert "“" not in run_turn(session, text, parts).reply
+
+
+def test_the_model_saying_the_persons_message_back_as_its_own_is_dropped() -> None:
+    turn = run_turn(Session(), "I had a hard day at work again, number 5",
+                    weak_model(["I had a hard day at work again, number 5. It sounds like work keeps wearing you down."]))
+    assert not turn.reply.startswith("I had a hard day") and "wearing you down" in turn.reply

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
+
+import yaml
+
 from .types import TurnResult
 
 
@@ -16,10 +21,20 @@ def explain_turn(turn: TurnResult) -> list[str]:
     return lines
 
 
-def resource_lines(turn_or_none: TurnResult | None, resources: tuple = ()) -> list[str]:  # type: ignore[type-arg]
+@cache
+def card_words(language: str) -> dict[str, str]:
+    """The words a care card uses ("Call", "Text", "checked …") in an interface language; English
+    for a language the interface does not have."""
+    loaded = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+    return {**loaded["en"], **loaded.get(language.split("-")[0], {})}
+
+
+def resource_lines(turn_or_none: TurnResult | None, resources: tuple = (), language: str | None = None) -> list[str]:  # type: ignore[type-arg]
+    """The care card as lines of text, in the person's language (the turn's, unless given)."""
     shown = resources or (turn_or_none.decision.resources if turn_or_none else ())
+    words = card_words(language or (turn_or_none.intake.language if turn_or_none else "en"))
     lines = []
     for r in shown:
-        contact = " · ".join(x for x in (r.phone and f"call {r.phone}", r.sms and f"text {r.sms}", r.url) if x)
-        lines.append(f"{r.name}: {contact} ({r.hours}; source checked {r.checked})")
+        contact = " · ".join(x for x in (r.phone and f"{words['call']} {r.phone}", r.sms and f"{words['text']} {r.sms}", r.url) if x)
+        lines.append(f"{r.name}: {contact} ({r.hours}; {words['checked_on'].format(date=r.checked)})")
     return lines

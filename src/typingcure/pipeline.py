@@ -627,7 +627,8 @@ def _deliver(
     actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
     if any(c.guard not in SHAPING for c in checks):
         notes.append(words["note_safety_check"])
-    if any(c.guard == "authored" for c in checks):
+    authored_before = any(a.startswith("guard:authored:") for t in session.turns for a in t.actions)
+    if any(c.guard == "authored" for c in checks) and not authored_before:  # said once: /why says it every time
         notes.append(words["note_authored_instead"])
     if risk.failed:
         notes.append(words["note_assessment_failed"])

@@ -23,7 +23,7 @@ import click
 from ..commands import command_of
 from ..config import country_code, load_settings, user_dir
 from ..errors import BackendError, InputError, TypingcureError
-from ..explain import explain_turn, resource_lines
+from ..explain import card_words, explain_turn, resource_lines
 from ..pipeline import Parts, Session, assess_safely, build_parts, run_turn
 from ..roles import load_role, role_names
 from ..safety.plan import SECTIONS, PlanFlow, SafetyPlan, plan_texts, render_plan
@@ -266,7 +266,7 @@ class ChatUI:
                 self.store.put("profile", self.session.profile.model_dump())
             self.say(f"Country set to {self.session.profile.country or 'not set'}.")
         elif name == "resources":
-            self.services("Local services")
+            self.services(card_words(self.language()[0])["checked_services"])
         elif name == "plan":
             self.plan_command(arg)
         elif name == "why":
@@ -333,7 +333,7 @@ class ChatUI:
             return
         self.say(following)
         if self.flow.section == "professionals":
-            self.services("Checked services for your country")
+            self.services(card_words(self.language()[0])["checked_services"])
 
     def turn(self, text: str) -> None:
         typing = self.interactive  # "typing…" from the moment the message is sent, until the first sentence
@@ -375,15 +375,18 @@ class ChatUI:
         self.say(_closing_words(language))
         self.services(replies(language, script)["card_title"], "yellow", language, script)
 
+    def language(self) -> tuple[str, str | None]:
+        """The language the person chose, else the one they last wrote in (and its script)."""
+        last = self.session.turns[-1].intake if self.session.turns else None
+        return self.session.profile.language or (last.language if last else "en"), (last.script if last else None)
+
     def services(self, title: str, style: str = "cyan", language: str | None = None, script: str | None = None) -> None:
         """The card for the person's country on its own, and where typingcure has no checked national
         line there, a sentence in their language that says so and what else can help."""
         country = self.session.profile.country
-        self.block(title, resource_lines(None, care_card(country)), style)
         if language is None:
-            last = self.session.turns[-1].intake if self.session.turns else None
-            language = self.session.profile.language or (last.language if last else "en")
-            script = last.script if last else None
+            language, script = self.language()
+        self.block(title, resource_lines(None, care_card(country), language), style)
         if gap := no_line_sentence(country, replies(language, script)):
             self.say(f"  · {gap}")
 
@@ -421,9 +424,8 @@ class ChatUI:
                     return exc.exit_code
                 status = exc.exit_code
         self.close_after_risk()
-        where = ("were sent to the model server you chose, with personal details replaced" if self.parts.backend.remote
-                 else "stayed on this computer")
-        self.say(f"Take care of yourself. Your words {where}.")
+        words = card_words(self.language()[0])
+        self.say(f"{words['end_care']} {words['end_remote' if self.parts.backend.remote else 'end_private']}")
         return 0 if self.interactive else status
 
 

@@ -360,6 +360,15 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
 
 
+def _parrots(sentence: str, text: str) -> bool:
+    """A model sentence that is the person's message over again (most of its words, in a sentence of
+    little else), not a reflection: "I had a hard day at work again" to "I had a hard day at work again"."""
+    mine, theirs = _words(sentence), set(_words(text))
+    if len(mine) < 4 or not theirs:
+        return False
+    return sum(w in theirs for w in mine) / len(mine) >= 0.8
+
+
 def uses_their_words(reply: str, text: str) -> bool:
     """Does the reply say back a word of the person's (a shared stem of four letters or more)?"""
     def stems(t: str) -> set[str]:
@@ -380,6 +389,8 @@ class ListeningFitGuard(_Guard):
         rules = patterns()["listening"]
         if (hit := first_match(rules["misread"], [sentence])) is not None:
             return self.result("repair", f"misreads the person ({hit.group(0)!r}); dropped", sentence, "")
+        if _parrots(sentence, ctx.user_text):
+            return self.result("repair", "says the person's own message back to them as its own; dropped", sentence, "")
         recent = [ctx.user_text, *ctx.earlier_user[-1:]]
         if (hit := first_match(rules["condolence"], [sentence])) is not None and first_match(rules["loss"], recent) is None:
             return self.result("repair", f"condolences for a loss the person did not speak of ({hit.group(0)!r}); dropped",
