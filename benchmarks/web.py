@@ -285,9 +285,6 @@ def browser_sends(backend: str, home: Path, sends: int = 10) -> dict[str, object
 
 # ----------------------------------------------------------------------------- translations
 
-SRC = Path(__file__).resolve().parent.parent / "src" / "typingcure"
-INTERFACE_STRINGS = SRC / "web" / "strings.yaml"
-REPLY_STRINGS = SRC / "safety" / "data" / "replies"
 REPLY_METADATA = {"language"}  # the file's language code, not text anyone reads
 # The only English values that need no translation: made of nothing but these (with spaces and
 # punctuation between). A key whose English value is anything else must read differently.
@@ -324,12 +321,12 @@ def translated_share(english: dict[str, str], other: dict[str, str]) -> dict[str
 
 
 def translations() -> dict[str, Any]:
-    """Per language: the share of interface strings (web/strings.yaml) and of fixed replies
-    (safety/data/replies/*.yaml) whose text differs from English."""
-    import yaml
+    """Per language: the share of interface strings (languages/<code>/interface.yaml) and of fixed
+    replies (languages/<code>/replies.yaml) whose text differs from English."""
+    from typingcure import languages
 
-    interface = yaml.safe_load(INTERFACE_STRINGS.read_text("utf-8"))
-    replies = {path.stem: yaml.safe_load(path.read_text("utf-8")) for path in sorted(REPLY_STRINGS.glob("*.yaml"))}
+    interface = {code: languages.load(code, "interface") for code in languages.with_file("interface")}
+    replies = {code: languages.load(code, "replies") for code in languages.with_file("replies")}
     return {"interface": {lang: translated_share(interface["en"], table) for lang, table in interface.items() if lang != "en"},
             "replies": {lang: translated_share(replies["en"], table) for lang, table in replies.items() if lang != "en"},
             "interface_languages": list(interface), "reply_languages": list(replies)}

@@ -9,6 +9,7 @@ import pytest
 
 import typingcure
 from typingcure import BackendError, GenerateOptions, Message, ScriptedBackend
+from typingcure.languages import english_names
 from typingcure.registry import create
 from typingcure.safety.assess import LayeredAssessor, LexiconAssessor, available_lexicons, load_lexicon
 from typingcure.safety.classifier import RiskClassifier, char_wb_ngrams
@@ -16,7 +17,7 @@ from typingcure.safety.model_assess import ModelAssessor, parse_opinion
 from typingcure.safety.semantic import SemanticDetector
 
 A = create("assessor", "layered")
-LANGUAGES = {"en", "es", "pt", "fr", "de", "ru", "ko", "zh", "ja", "hi", "ar", "fa", "tr", "id", "sw", "pcm"}
+LANGUAGES = set(english_names())  # the languages a person can choose: one folder each (src/typingcure/languages)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from pathlib import Path
 from string import Formatter
 
 import pytest
-import yaml
 
 from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
+from typingcure.languages import english_names, languages, load
 from typingcure.safety.measure import crisis_problems, load_crisis_scenarios, method_leaks, refusal_only
 from typingcure.safety.plan import SECTIONS, PlanFlow, plan_texts, render_plan
 from typingcure.safety.replies import available_languages, replies
@@ -25,7 +25,7 @@ MISBEHAVING = [
     "As a therapist, I can tell you that you have depression.",
     "Call 1-800-555-0199, they will sort you out.",
 ]
-LANGUAGES = {"en", "es", "pt", "fr", "de", "ru", "ko", "zh", "ja", "hi", "ar", "fa", "tr", "id", "sw", "pcm"}
+LANGUAGES = set(english_names())  # the languages a person can choose: one folder each (src/typingcure/languages)
 
 
 def play(scenario, backend):  # type: ignore[no-untyped-def]
@@ -111,18 +111,17 @@ def test_journal_speaks_only_at_risk_and_says_why() -> None:
     assert "worries me" in spoken.reply and spoken.decision.resources
 
 
-@pytest.mark.parametrize("language", sorted(LANGUAGES | {"hi_latn"}))
+@pytest.mark.parametrize("language", sorted(languages()))  # romanised Hindi (hi_latn) too
 def test_every_language_has_every_reply_with_the_same_placeholders(language: str) -> None:
     english = replies("en")
     theirs = replies("hi", "latin") if language == "hi_latn" else replies(language)  # romanised Hindi
-    raw = yaml.safe_load((Path(__file__).parent.parent / "src" / "typingcure" / "safety" / "data" / "replies"
-                          / f"{language}.yaml").read_text(encoding="utf-8"))
+    raw = load(language, "replies")
     assert set(raw) - {"language"} == set(english), language
     for key, template in theirs.items():
         fields = {f for _, f, _, _ in Formatter().parse(template) if f}
         assert fields == {f for _, f, _, _ in Formatter().parse(english[key]) if f}, (language, key)
         assert not re.search(r"\d{3,}", template), (language, key)  # no numbers written into templates
-    assert set(available_languages()) == LANGUAGES | {"hi_latn"}
+    assert set(available_languages()) == set(languages()) >= LANGUAGES | {"hi_latn"}
     if language == "hi_latn":
         assert not any(re.search(r"[\u0900-\u097F]", t) for t in theirs.values())  # Latin letters only
 

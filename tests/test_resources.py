@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from markupsafe import escape
 
 from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
 from typingcure.config import COUNTRIES, Settings
+from typingcure.languages import interface_strings
 from typingcure.safety.decide import CarePolicy
 from typingcure.safety.replies import available_languages, replies
 from typingcure.safety.resources import (FALLBACK, all_resources, care_card, digits_in, known_numbers, no_checked_line,
@@ -28,7 +28,7 @@ EVERY_COUNTRY = sorted((set(all_resources()) | set(COUNTRIES)) - {FALLBACK})
 # Every country whose card shows no checked national line: the directories stand in.
 WITHOUT_LINE = [c for c in EVERY_COUNTRY if any(r in all_resources()[FALLBACK] for r in care_card(c))]
 REPLY_LANGUAGES = sorted(available_languages())  # 17, romanised Hindi ("hi_latn") included
-WEB_STRINGS = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+WEB_STRINGS = interface_strings()  # {language: {key: text}}, from languages/<code>/interface.yaml
 
 
 def entries():

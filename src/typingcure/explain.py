@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
-
-import yaml
-
+from .languages import interface_strings
 from .types import TurnResult
 
 
@@ -18,15 +14,16 @@ def explain_turn(turn: TurnResult) -> list[str]:
         lines.append(f"  guard {c.guard}: {c.verdict} — {c.explanation}")
     if turn.decision.resources:
         lines.append("  care card: " + ", ".join(r.name for r in turn.decision.resources))
+    if turn.composition:
+        lines.append(f"  made by the {turn.composition}")
     return lines
 
 
-@cache
 def card_words(language: str) -> dict[str, str]:
     """The words a care card uses ("Call", "Text", "checked …") in an interface language; English
     for a language the interface does not have."""
-    loaded = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
-    return {**loaded["en"], **loaded.get(language.split("-")[0], {})}
+    strings = interface_strings()  # English already fills any key a language lacks
+    return strings.get(language.split("-")[0], strings["en"])
 
 
 def resource_lines(turn_or_none: TurnResult | None, resources: tuple = (), language: str | None = None) -> list[str]:  # type: ignore[type-arg]

@@ -174,12 +174,10 @@ class Wrapped:
 
 def _closing_words(language: str) -> str:
     """The web app's words for the end of a hard session, in the person's language."""
-    from importlib.resources import files
+    from ..languages import interface_strings
 
-    import yaml
-
-    strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
-    return (strings.get(language) or strings["en"]).get("end_worried", strings["en"]["end_worried"])
+    strings = interface_strings()  # English already fills any key a language lacks
+    return strings.get(language, strings["en"])["end_worried"]
 
 
 class ChatUI:

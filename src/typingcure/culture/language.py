@@ -1,9 +1,11 @@
 """A small, offline language detector for short messages.
 
-Non-Latin scripts decide by script (Hangul -> ko, kana -> ja, Han -> zh, Devanagari -> hi,
+Non-Latin scripts decide by script (as the folders have it: Hangul -> ko, kana -> ja, Han -> zh, Devanagari -> hi,
 Arabic script -> ar or fa, Cyrillic -> ru). Latin-script text is decided by counting common
 function words per language; too few hits means "unknown" and the caller falls back to the
 language the person chose in their profile. It never guesses from a name or a country.
+Which script and which words tell a language are in its folder (`detect` in
+languages/<code>/language.yaml); nothing here names a language.
 """
 
 from __future__ import annotations
@@ -12,51 +14,38 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .. import languages as _languages
+from ..languages import Derived, LanguageInfo, cached
+
 # Each language's name in that language: what a person who reads no English looks for.
-OWN_NAMES: dict[str, str] = {
-    "en": "English", "es": "Español", "pt": "Português", "fr": "Français", "de": "Deutsch", "ru": "Русский",
-    "ko": "한국어", "zh": "中文", "ja": "日本語", "hi": "हिन्दी", "ar": "العربية", "fa": "فارسی",
-    "tr": "Türkçe", "id": "Bahasa Indonesia", "sw": "Kiswahili", "pcm": "Naijá (Pidgin)",
-}
-
-_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("i the and to a of my me is it that you not this was have just feel don't can't i'm with for "
-                    "today all day bad good what so but when because".split()),
-    "es": frozenset("yo el la los las que de no me mi es y en un una lo por con estoy siento quiero muy pero todos "
-                    "todo día días hoy qué sé mal bien tengo hay también porque cuando".split()),
-    "pt": frozenset("eu o a os as que de não me meu minha é e em um uma com estou sinto quero muito mas você hoje "
-                    "tudo dia dias mal bem tenho também porque quando isso".split()),
-    "fr": frozenset("je le la les que de ne pas me mon ma est et en un une avec suis sens veux très mais tu "
-                    "aujourd'hui tout jour mal bien ai aussi parce quand ça".split()),
-    "de": frozenset("ich der die das und zu nicht mich mein meine ist es ein eine mit bin fühle will sehr aber du".split()),
-    "tr": frozenset("ben bir ve bu çok değil ama benim beni için ile mi ne gibi istiyorum hissediyorum da de".split()),
-    "id": frozenset("saya aku tidak yang dan ini itu di ke dengan ingin merasa sangat tapi kamu sudah mau".split()),
-    "sw": frozenset("mimi na ya wa ni sana siwezi nataka kwa lakini wewe hii katika nina sijui hapana".split()),
-    "pcm": frozenset("dey wetin no be go na abeg una dem una don wan sabi pikin oga sef comot wahala wey abi sha "
-                     "oya nawa chop shey".split()),
-    "hi-latn": frozenset("main mujhe mera meri hai nahi nahin kya aur ko bahut hoon hun raha rahi kuch bhi".split()),
-}
-
-# Nigerian Pidgin shares most of its words with English. Its own words (three points; "dey" two,
-# since texting English writes it for "they"), words it shares with slang (one point) and its own
-# forms ("I don tire", "e no fit", "see am", "I know say", "sorry o": three points) tell it; three
-# points make Pidgin ("no wahala" alone is Nigerian English).
-_PIDGIN = {**dict.fromkeys("wetin abeg una pikin sabi comot wahala nawa oya gbege katakata nko".split(), 3),
-           "dey": 2, **dict.fromkeys("oga sef wey abi dem sha jare don wan na".split(), 1)}
-_PIDGIN_FORMS = re.compile(
-    r"\b(i|e|we|dem|you|u|una|she|he)\s+((just|still|also|really|don|go)\s+)?(don|dey|wan|no\s+fit|go\s+dey)\s+[^\W\d_]+"
-    r"|\bna\s+(im|so|wetin|why|how|who|dem|una|me|my|your|because|just|the|true)\b|\bmake\s+(i|we|una|e|dem)\s+"
-    r"|\bno\s+(dey|fit|wan|sabi|be|get|reach)\b|^\W*how\s+far\b|\b(no\s+vex|e\s+be\s+like|small\s+small|well\s+well"
-    r"|e\s+no\s+easy)\b|\b(see|call|tell|ask|give|help|miss|know|beg|hear|follow|carry|think|talk\s+to|meet|visit"
-    r"|pay|leave|find|sit\s+with)\s+am\b|\b(know|think|talk|tell|hear|thank\s+you|without|sure)\s+say\b"
-    r"|\w\s+o+\s*(?:[.!?,]|$)",
-    re.IGNORECASE,
-)
+OWN_NAMES: Derived = Derived(_languages.own_names)
 
 
-def sounds_pidgin(text: str, words: list[str]) -> bool:
-    points = sum(_PIDGIN.get(w, 0) for w in words) + 3 * min(2, len(_PIDGIN_FORMS.findall(text)))
-    return points >= 3
+@cached
+def _words() -> dict[str, frozenset[str]]:
+    """Common small words by language folder (a variant such as hi_latn by its own code)."""
+    return {code: frozenset(info.detect.words) for code, info in _languages.languages().items() if info.detect.words}
+
+
+@cached
+def _counted_scripts() -> frozenset[str]:
+    return frozenset({"LATIN", *(s for info in _languages.languages().values()
+                                  for s in (*info.detect.scripts, *info.detect.needs_scripts))})
+
+
+@cached
+def _forms(code: str) -> re.Pattern[str] | None:
+    forms = _languages.language(code).detect.forms
+    return re.compile("|".join(forms), re.IGNORECASE) if forms else None
+
+
+def _sounds_like(info: LanguageInfo, text: str, words: list[str]) -> bool:
+    """A language that shares its small words with another (Nigerian Pidgin with English) is told by
+    its own words and forms: points for each (a form three, at most two forms counted)."""
+    forms = _forms(info.code)
+    found = len(forms.findall(text)) if forms is not None else 0
+    points = sum(info.detect.points.get(w, 0) for w in words) + 3 * min(2, found)
+    return points >= info.detect.enough
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -71,12 +60,13 @@ class Detected:
 
 def _script_counts(text: str) -> dict[str, int]:
     counts: dict[str, int] = {}
+    counted = _counted_scripts()  # the scripts some language is told by, and Latin
     for ch in text:
         if not ch.isalpha():
             continue
         name = unicodedata.name(ch, "")
         script = name.split(" ")[0]
-        if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "DEVANAGARI", "ARABIC", "CYRILLIC", "LATIN"):
+        if script in counted:
             counts[script] = counts.get(script, 0) + 1
         else:
             counts["OTHER"] = counts.get("OTHER", 0) + 1
@@ -84,13 +74,29 @@ def _script_counts(text: str) -> dict[str, int]:
 
 
 def common_words(language: str) -> frozenset[str]:
-    """The small words detection counts for a Latin-script language (empty when it has none)."""
-    return _WORDS.get("hi-latn" if language == "hi" else language, frozenset())
+    """The small words detection counts for a Latin-script language, or for its way of being written in
+    Latin letters (hi: hi_latn's); empty when it has none."""
+    words = _words()
+    return words.get(language) or words.get(_languages.variant_for(language, "latin"), frozenset())
 
 
 def script_letters(text: str) -> dict[str, int]:
     """Letters per script, lower case (`latin`, `devanagari`, `cjk`, `hiragana`, ... `other`)."""
     return {k.lower(): v for k, v in _script_counts(text).items()}
+
+
+def _by_script(script: str, counts: dict[str, int], text: str) -> LanguageInfo | None:
+    """The language told by a (non-Latin) majority script: one that needs a sign of its own (kana
+    for Japanese, a Persian letter for Persian) when the sign is there, else the one that needs none."""
+    claims = [info for info in _languages.languages().values() if script in info.detect.scripts]
+    plain = None
+    for info in claims:
+        needs = info.detect
+        if not (needs.needs_scripts or needs.needs_letters):
+            plain = plain or info
+        elif any(counts.get(s, 0) for s in needs.needs_scripts) or any(ch in needs.needs_letters for ch in text):
+            return info
+    return plain
 
 
 def detect(text: str) -> Detected:
@@ -100,28 +106,29 @@ def detect(text: str) -> Detected:
         return Detected("und", 0.0, "none")
     script = max(counts, key=lambda k: counts[k])
     share = counts[script] / total
-    if counts.get("HIRAGANA", 0) + counts.get("KATAKANA", 0) > 0 and script in ("CJK", "HIRAGANA", "KATAKANA"):
-        return Detected("ja", share, "kana")
-    by_script = {"HANGUL": "ko", "CJK": "zh", "DEVANAGARI": "hi", "CYRILLIC": "ru"}
-    if script in by_script:
-        return Detected(by_script[script], share, script.lower())
-    if script == "ARABIC":
-        persian = any(ch in "پچژگکی" for ch in text)
-        return Detected("fa" if persian else "ar", share, "arabic")
     if script != "LATIN":
-        return Detected("und", 0.0, script.lower())
+        told = _by_script(script, counts, text)
+        if told is None:
+            return Detected("und", 0.0, script.lower())
+        return Detected(told.base, share, told.detect.label or script.lower())
     words = [w.lower() for w in _WORD.findall(text[:4000])]
     if not words:
         return Detected("und", 0.0, "latin")
-    # Pidgin's common words are English words ("no", "be", "go"): it is told by its own (sounds_pidgin).
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _WORDS.items() if lang != "pcm"}
+    infos = _languages.languages()
+    # A language `like` another (Pidgin's small words are English ones: "no", "be", "go") is told by its own.
+    scores = {code: sum(w in vocab for w in words) for code, vocab in _words().items() if not infos[code].detect.like}
+    if not scores:
+        return Detected("und", 0.0, "latin")
     best = max(scores, key=lambda k: scores[k])
-    scores["pcm"] = 0
-    if (best == "en" or scores[best] <= max(1, scores["en"])) and sounds_pidgin(text[:4000], words):
-        best, scores["pcm"] = "pcm", max(scores.values()) + 1
+    alike = [info for info in infos.values() if info.detect.like]
+    scores.update(dict.fromkeys((info.code for info in alike), 0))
+    for info in alike:
+        other = info.detect.like or ""
+        if (best == other or scores[best] <= max(1, scores.get(other, 0))) and _sounds_like(info, text[:4000], words):
+            best, scores[info.code] = info.code, max(scores.values()) + 1
     hits = scores[best]
-    runner_up = max(v for k, v in scores.items() if k != best)
+    runner_up = max((v for k, v in scores.items() if k != best), default=0)
     if hits == 0 or hits == runner_up:
         return Detected("und", 0.0, "latin")
     confidence = min(1.0, hits / max(3, len(words) * 0.3)) * (1 - runner_up / (hits + runner_up))
-    return Detected("hi" if best == "hi-latn" else best, round(confidence, 2), "latin")
+    return Detected(infos[best].base, round(confidence, 2), "latin")  # romanised Hindi is Hindi

@@ -5,7 +5,7 @@
     risk.level, risk.categories, risk.about, risk.evidence, risk.score
 
 Layers (design/risk-levels.md):
-1. lexicons, one file per language in `data/lexicon/`: patterns with a category and a level,
+1. lexicons, one per language (`languages/<code>/lexicon.yaml`): patterns with a category and a level,
    cancelled by a negation just before them or an idiom around them, lowered by a distant-past
    marker or a fiction/news/study frame;
 2. semantic similarity to authored exemplars (`semantic.py`), which may raise a message with no
@@ -23,13 +23,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache, cache
-from importlib.resources import files
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from collections.abc import Sequence
 
-import yaml
-
+from .. import languages
 from ..culture.language import detect as detect_language
 from ..errors import ConfigError
 from ..registry import register
@@ -222,13 +220,12 @@ def _pattern(raw: dict, where: str) -> Pattern:  # type: ignore[type-arg]
     return pattern
 
 
-@cache
+@languages.cached
 def load_lexicon(language: str) -> Lexicon:
-    resource = files("typingcure.safety").joinpath(f"data/lexicon/{language}.yaml")
-    if not resource.is_file():
+    raw = languages.load(language, "lexicon")
+    if raw is None:
         raise ConfigError(f"no risk lexicon for language {language!r}")
-    raw = yaml.safe_load(resource.read_text("utf-8"))
-    where = f"{language}.yaml"
+    where = languages.where(language, "lexicon")
     if not isinstance(raw, dict) or raw.get("language") != language:
         raise ConfigError(f"lexicon {where} must be a mapping with language: {language}")
     unknown = set(raw) - {"language", "patterns", *MARKERS}
@@ -239,19 +236,19 @@ def load_lexicon(language: str) -> Lexicon:
 
 
 def available_lexicons() -> list[str]:
-    folder = files("typingcure.safety").joinpath("data/lexicon")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    """The language folders with a risk lexicon."""
+    return languages.with_file("lexicon")
 
 
-# A lexicon only runs on text that contains its script (Hindi is also written in Latin letters).
-SCRIPTS = {"ru": "cyrillic", "ko": "hangul", "zh": "han", "ja": "han", "ar": "arabic", "fa": "arabic", "hi": "any"}
-_SCRIPT_TESTS = (
-    ("cyrillic", re.compile(r"[\u0400-\u04ff]")),
-    ("hangul", re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
-    ("han", re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")),
-    ("arabic", re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
-    ("latin", re.compile(r"[A-Za-z\u00c0-\u024f]")),
-)
+@languages.cached
+def _runs_on() -> dict[str, str]:
+    return {code: info.runs_on for code, info in languages.languages().items()}
+
+
+# A lexicon only runs on text that contains its script (`script`, or `lexicon_runs_on` in the
+# language's folder: Hindi is also written in Latin letters, so its lexicon runs on any text).
+SCRIPTS = languages.Derived(_runs_on)
+_SCRIPT_TESTS = tuple((name, re.compile(letters)) for name, letters in languages.SCRIPT_LETTERS.items())
 
 
 def _scripts(text: str) -> set[str]:
@@ -602,13 +599,15 @@ DISTRESS_LOW = 0.6  # the classifier's distress class at this probability gives 
 SHORT_WORDS = 6     # a passage shorter than this needs the classifier's high cut for moderate
 NEGATED_WORDS = 12  # ... and so does a short passage with a negation in it
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-# Negation words of the lexicon languages, anywhere in a message (the lexicons' own negation
-# markers only look just before a match). Used to keep the semantic layer away from "I would never…".
-_NEGATION_CUE = re.compile(
-    r"\b(not|never|no|don'?t|won'?t|wouldn'?t|isn'?t|nunca|jam[aá]s|n[aã]o|jamais|pas|nie|nicht|niemals|kein"
-    r"|tidak|nggak|gak|sitaki|asla)\b|не\b|никогда|不|没|沒|않|안 |ない|नहीं|nahi|لا |لن |نمی|هرگز",
-    re.IGNORECASE,
-)
+
+
+@languages.cached
+def negation_cue() -> re.Pattern[str]:
+    """Negation words of every language (`negation_cues` in its folder), anywhere in a message (the
+    lexicons' own negation markers only look just before a match). Used to keep the semantic layer
+    away from "I would never…"."""
+    cues = dict.fromkeys(cue for info in languages.languages().values() for cue in info.negation_cues)
+    return re.compile("|".join(f"(?:{cue})" for cue in cues) or r"(?!x)x", re.IGNORECASE)
 
 
 class LayeredAssessor(LexiconAssessor):
@@ -695,7 +694,7 @@ class LayeredAssessor(LexiconAssessor):
         if self.semantic is not None:
             for passage in passages[:1]:
                 # Similarity does not understand "never", and its embeddings are English ones.
-                if _NEGATION_CUE.search(passage) or detect_language(passage).language not in ("en", "und"):
+                if negation_cue().search(passage) or detect_language(passage).language not in ("en", "und"):
                     continue
                 found += [
                     Hit(Pattern(f"semantic:{h.exemplar.category}", h.exemplar.category, h.exemplar.level, _NEVER),
@@ -716,7 +715,7 @@ class LayeredAssessor(LexiconAssessor):
                 # listening", "I'd never hurt myself") it has too little to go on: there it needs
                 # the high cut for moderate. Explicit short messages are the lexicons' work.
                 words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
-                unsure = words < SHORT_WORDS or (words <= NEGATED_WORDS and bool(_NEGATION_CUE.search(passage)))
+                unsure = words < SHORT_WORDS or (words <= NEGATED_WORDS and bool(negation_cue().search(passage)))
                 # Outside English it has seen only our own few hundred messages per language and
                 # XSafety's prompts, and reads a sad message as a risky one more readily
                 # (design/risk-encoders.md): there it has its own moderate cut, chosen the same way.

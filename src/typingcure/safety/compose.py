@@ -1,6 +1,6 @@
 """Replies composed from authored parts, for turns where the model's judgement is not trusted.
 
-    parts = compose_parts("hi", "latin")          # romanised Hindi: data/compose/hi_latn.yaml
+    parts = compose_parts("hi", "latin")          # romanised Hindi: languages/hi_latn/compose.yaml
     situation = situation_of(risk, text, parts)   # "suicide", "mania", "compulsion", ... or None
     reply = careful_reply(situation, parts, said=earlier_replies, seed=len(earlier_replies))
     reply = listening_reply(text, parts, said=earlier_replies, seed=...)
@@ -21,13 +21,10 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from typing import Any
 from collections.abc import Iterable, Sequence
 
-import yaml
-
+from .. import languages
 from ..errors import ConfigError
 from ..types import RiskAssessment, at_least
 
@@ -42,7 +39,7 @@ SITUATIONS = ("good_news", "grief", "caring", "heartbreak", "loneliness", "money
 
 @dataclass(frozen=True)
 class ComposeParts:
-    language: str  # the file's name: a language code, or hi_latn
+    language: str  # the folder's name: a language code, or a variant such as hi_latn
     reflect: dict[str, tuple[str, ...]]
     validate: dict[str, tuple[str, ...]]
     listen_situations: dict[str, Patterns]
@@ -84,20 +81,17 @@ def _patterns(node: Any, where: str) -> Patterns:
 
 
 def file_name(language: str, script: str | None = None) -> str:
-    """Romanised Hindi has its own file: Latin letters are not Devanagari."""
-    base = (language or "en").split("-")[0]
-    if base == "hi" and script == "latin":
-        return "hi_latn"
-    return base
+    """The folder whose parts to use: a variant for the script has its own (romanised Hindi: Latin
+    letters are not Devanagari)."""
+    return languages.variant_for(language, script)
 
 
-@cache
+@languages.cached
 def _load(name: str) -> ComposeParts | None:
-    resource = files("typingcure.safety").joinpath(f"data/compose/{name}.yaml")
-    if not resource.is_file():
+    raw = languages.load(name, "compose")
+    if raw is None:
         return None
-    raw = yaml.safe_load(resource.read_text("utf-8")) or {}
-    where = f"compose/{name}.yaml"
+    where = languages.where(name, "compose")
     listen = raw.get("listen") or {}
     return ComposeParts(
         language=name,
@@ -122,13 +116,13 @@ def compose_parts(language: str, script: str | None = None) -> ComposeParts:
     found = _load(file_name(language, script)) or _load(file_name(language))
     english = _load("en")
     if english is None:
-        raise ConfigError("compose/en.yaml is missing")
+        raise ConfigError("languages/en/compose.yaml is missing")
     return found or english
 
 
 def available() -> list[str]:
-    folder = files("typingcure.safety").joinpath("data/compose")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    """The language folders with composed parts (romanised Hindi, `hi_latn`, included)."""
+    return languages.with_file("compose")
 
 
 def cue(parts: ComposeParts, name: str, texts: Iterable[str]) -> bool:
@@ -202,9 +196,14 @@ def _choose(options: Sequence[str], said: Sequence[str], seed: int, spare: Seque
     return min(options, key=last_said)
 
 
+def _spaced(code: str) -> bool:
+    info = languages.languages().get(code)
+    return info is None or info.spaced
+
+
 def join(pieces: Sequence[str], parts: ComposeParts) -> str:
     """Sentences joined as the language writes them (Chinese and Japanese: no space between)."""
-    glue = "" if parts.language in ("zh", "ja") else " "
+    glue = " " if _spaced(parts.language) else ""
     return glue.join(p for p in pieces if p)
 
 
@@ -286,7 +285,7 @@ def echo_phrase(text: str, parts: ComposeParts) -> str | None:
 
 
 def _phrase(text: str, parts: ComposeParts) -> str | None:
-    unspaced = parts.language in ("zh", "ja")
+    unspaced = not _spaced(parts.language)
     for rule in parts.contrast:
         turns = list(rule.finditer(text))
         if turns:

@@ -1,4 +1,5 @@
-"""The output guards, registered like any third party's, with their patterns in `data/guards/`.
+"""The output guards, registered like any third party's, with their patterns in `data/guards/`
+(shared by every language) and in a language folder's `guards.yaml`.
 
 Each guard looks at one sentence and returns a typed CheckResult (design/output-guards.md):
 
@@ -36,6 +37,7 @@ from collections.abc import Iterable
 
 import yaml
 
+from .. import languages
 from ..errors import ConfigError
 from ..registry import register
 from ..culture.language import common_words, script_letters
@@ -46,9 +48,13 @@ from .resources import all_resources, digits_in, known_numbers
 Patterns = tuple[re.Pattern[str], ...]
 
 
-@lru_cache(maxsize=1)
+@languages.cached
 def patterns() -> dict[str, Any]:
+    """The shared patterns (`data/guards/patterns.yaml`), then each language folder's `guards.yaml`
+    added to the end of the lists it names (design/architecture.md, "A language is one folder")."""
     raw = yaml.safe_load(files("typingcure.safety").joinpath("data/guards/patterns.yaml").read_text("utf-8"))
+    for code in languages.with_file("guards"):
+        _add(raw, languages.load(code, "guards"), languages.where(code, "guards"))
 
     def compile_all(node: Any, where: str) -> Any:
         if isinstance(node, dict):
@@ -59,6 +65,23 @@ def patterns() -> dict[str, Any]:
             raise ConfigError(f"guards/patterns.yaml {where}: invalid regex ({exc})") from exc
 
     return compile_all(raw, "patterns")  # type: ignore[no-any-return]
+
+
+def _add(shared: dict[str, Any], extra: dict[str, Any], where: str, path: str = "") -> None:
+    """Append a language's patterns to the shared lists of the same name (a section it names must exist)."""
+    for key, node in extra.items():
+        if key == "language":
+            continue
+        name = f"{path}{key}"
+        if key not in shared:
+            raise ConfigError(f"{where}: {name} is not a section of guards/patterns.yaml")
+        if isinstance(shared[key], dict) and isinstance(node, dict):
+            _add(shared[key], node, where, f"{name}.")
+        elif isinstance(shared[key], list) and isinstance(node, list):
+            shared[key] = [*shared[key], *node]
+        else:
+            kind = "named lists" if isinstance(shared[key], dict) else "a list"
+            raise ConfigError(f"{where}: {name} must be {kind}, as in guards/patterns.yaml")
 
 
 def first_match(rules: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
@@ -476,8 +499,11 @@ class WrongScriptGuard(_Guard):
         for script, count in foreign.items():
             if count >= 3 and (script != "latin" or count / total >= 0.5):
                 return f"written in {script} letters, which the person does not use"
-        # Pidgin is English-lexified and Hinglish mixes English freely: only other languages are checked.
-        if ctx.scripts == {"latin"} and ctx.language not in ("en", "und", "pcm", "hi") and "english" not in ctx.user_text.lower():
+        # Pidgin is English-lexified and Hinglish mixes English freely (`mixes_english` in their folders):
+        # only other languages are checked.
+        known = languages.languages().get(ctx.language)
+        if (ctx.scripts == {"latin"} and ctx.language not in ("en", "und") and not (known and known.mixes_english)
+                and "english" not in ctx.user_text.lower()):
             words = re.findall(r"[\w']+", sentence.lower().replace("’", "'"))
             english = sum(w in _ENGLISH for w in words)
             theirs = sum(w in common_words(ctx.language) for w in words)

@@ -13,11 +13,10 @@ the plan for the crisis protocol when risk is high (cli/chat.py).
 from __future__ import annotations
 
 from datetime import datetime, UTC
-from functools import cache
-from importlib.resources import files
-
-import yaml
 from pydantic import BaseModel, Field
+
+from .. import languages
+from ..errors import ConfigError
 
 SECTIONS = ("warning_signs", "coping", "distractions", "people", "professionals", "environment", "reasons")
 
@@ -30,14 +29,15 @@ class SafetyPlan(BaseModel):
         return any(self.sections.get(s) for s in SECTIONS)
 
 
-@cache
+@languages.cached
 def plan_texts(language: str = "en") -> dict:  # type: ignore[type-arg]
-    resource = files("typingcure.safety").joinpath(f"data/plan/{language}.yaml")
-    if not resource.is_file():
-        resource = files("typingcure.safety").joinpath("data/plan/en.yaml")
-    data = yaml.safe_load(resource.read_text("utf-8"))
-    if set(data["sections"]) != set(SECTIONS):
-        raise ValueError("plan texts must name every section")
+    """The plan's words in `language` (languages/<code>/plan.yaml), else in English."""
+    code = language if languages.language_file(language, "plan") is not None else "en"
+    data = languages.load(code, "plan")
+    if data is None:
+        raise ConfigError("languages/en/plan.yaml is missing")
+    if set(data.get("sections") or ()) != set(SECTIONS):
+        raise ConfigError(f"{languages.where(code, 'plan')}: sections must name every step ({', '.join(SECTIONS)})")
     data["skip_words"] = [w.lower() for w in data["skip_words"]]
     data["stop_words"] = [w.lower() for w in data["stop_words"]]
     return data  # type: ignore[no-any-return]
