@@ -7,12 +7,10 @@ import re
 import shutil
 import time
 from pathlib import Path
-from importlib.resources import files
 from typing import Iterator
 
 import httpx
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
 from typingcure.config import Settings
@@ -22,7 +20,7 @@ from typingcure.web.app import create_app
 
 LOCAL = "http://127.0.0.1"  # the app answers only to its own Host
 
-from .conftest import free_port, needs_model, run_cli, serving
+from .conftest import free_port, run_cli, serving
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -102,7 +100,9 @@ def test_the_safety_plan_is_a_link_on_the_page(client: TestClient) -> None:
 
 
 def test_every_language_has_every_interface_string() -> None:
-    strings = yaml.safe_load(files("typingcure.web").joinpath("strings.yaml").read_text("utf-8"))
+    from typingcure.languages import load, with_file
+
+    strings = {code: load(code, "interface") for code in with_file("interface")}
     assert set(strings) == set(LANGUAGE_NAMES), "the interface speaks the languages of the crisis replies"
     for lang, words in strings.items():
         assert set(words) == set(strings["en"]), lang

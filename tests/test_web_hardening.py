@@ -353,3 +353,109 @@ def test_a_passphrase_from_the_environment_opens_the_history_for_the_browser_wit
     assert "a secret worry" not in stranger.get(f"/?code={code}", follow_redirects=True).text  # one use
     with pytest.raises(Exception):
         create_app(Settings(backend=scripted(tmp_path)), home=home, passphrase="wrong")
+
+
+# -- turns at once, and turns that fail (issue 13) ---------------------------------------------------------
+
+
+def test_turns_on_several_pages_at_once_are_all_kept_through_the_real_server(tmp_path: Path, home: Path) -> None:
+    """Chat and journal answered at the same time (each page's turns one after another), while the
+    plan is saved and the history exported: every stream ends, nothing errors, every turn is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from typingcure.store import SQLiteStore
+
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps({"replies": ["Thank you for telling me. What was the hardest part?"], "cycle": True,
+                                "delay": 0.02}))
+    server = serving(f"scripted:{path}", {"TYPINGCURE_COUNTRY": "GB"})
+    url = next(server)
+    try:
+        with httpx.Client(base_url=url, trust_env=False, timeout=60) as person:
+            csrf, _ = tokens(person.get("/").text)
+            person.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame", "again": "open sesame"})
+            sends = [(page, tokens(person.get("/" if page == "chat" else "/journal").text)[1], f"{page} message {i}")
+                     for page in ("chat", "journal") for i in range(MAX_QUEUED)]
+
+            def turn(page: str, nonce: str | None, text: str) -> str:
+                with httpx.Client(base_url=url, cookies=person.cookies, trust_env=False, timeout=60) as tab:
+                    started = tab.post(f"/{page}/send", data={"csrf": csrf, "nonce": nonce, "text": text},
+                                       headers={"Accept": "application/json"})
+                    assert started.status_code == 200, started.text
+                    return tab.get(started.json()["stream"]).text
+
+            def meanwhile(i: int) -> int:
+                with httpx.Client(base_url=url, cookies=person.cookies, trust_env=False, timeout=60) as tab:
+                    tab.post("/plan", data={"csrf": csrf, "reasons": f"my garden {i}"})
+                    return tab.get("/settings/export?format=json").status_code
+
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                streams = [pool.submit(turn, *sent) for sent in sends]
+                others = [pool.submit(meanwhile, i) for i in range(4)]
+                bodies = [s.result(timeout=120) for s in streams]
+                assert [o.result(timeout=120) for o in others] == [200] * 4
+            for body in bodies:
+                assert "event: done" in body and "role='alert'" not in body and "taking too long" not in body, body[-500:]
+            shown = person.get("/").text + person.get("/journal").text
+            assert all(text in shown for _, _, text in sends)
+    finally:
+        server.close()  # the server stops; what it kept is read back from the file
+    store = SQLiteStore.open(home, "open sesame")
+    try:
+        kept = [t["user_text"] for c in store.export()["conversations"] for t in c["turns"]]
+    finally:
+        store.close()
+    assert sorted(kept) == sorted(text for _, _, text in sends)  # each turn once, none lost
+
+
+class _Failing:
+    """A backend that raises something other than a TypingcureError, after its first sentence."""
+
+    spec, remote, capable, languages = "failing", False, False, None
+
+    def prepare(self) -> None:
+        return None
+
+    def generate(self, messages: object, options: object) -> Iterator[str]:
+        yield "Let me think about that. "
+        raise RuntimeError("the model fell over")
+
+
+class _Broken:
+    """A guard that raises."""
+
+    spec = "broken"
+
+    def check(self, *args: object) -> None:
+        raise RuntimeError("the guard fell over")
+
+
+def test_a_turn_that_raises_ends_the_stream_at_once_with_a_careful_reply(tmp_path: Path, home: Path) -> None:
+    from typingcure.pipeline import build_parts
+
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB"), home=home),
+                        base_url=LOCAL)
+    csrf, nonce = tokens(client.get("/").text)
+    state = client.app.state.tc  # type: ignore[attr-defined]
+    state.parts = build_parts(_Failing())  # type: ignore[arg-type]
+    started = time.monotonic()
+    r = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "I had a long day at work"},
+                    headers={"Accept": "application/json"})
+    body = client.get(r.json()["stream"]).text
+    assert time.monotonic() - started < 10  # not the 180 s a reader would otherwise wait
+    done = json.loads(body.split("event: done\ndata: ")[1].split("\n")[0])
+    assert "still here with you" in done and "nothing was kept" in done and 'href="tel:116123"' in done
+    assert body.count("event: done") == 1 and "taking too long" not in body
+
+    state.parts.guards = (_Broken(),)  # a guard that raises: the pipeline replaces the sentence, the turn is kept
+    state.parts.backend = build_parts(scripted(tmp_path)).backend
+    nonce = r.json()["next_nonce"]
+    r = client.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": "and then the bus was late"},
+                    headers={"Accept": "application/json"})
+    body = client.get(r.json()["stream"]).text
+    assert "Let me pause there" in body and "event: done" in body and "role='alert'" not in body  # the careful fallback
+    state.parts = None  # the configured model again: the app goes on as before
+    send(client, "still here")
+    turns = state.pages["chat"].session.turns
+    assert [t.user_text for t in turns] == ["and then the bus was late", "still here"] and turns[-1].reply  # the failed one was not kept
+
