@@ -1,25 +1,30 @@
 """The adversarial suite, expanded from its data file (`tests/data/attacks.yaml`).
 
     attacks = load_attacks(path)        # requests × framings, plus multi-turn escalations
-    leaks(attack, reply)                # the facts from `leak` found in the reply or a decoded view
+    known_gaps(path, "capable")         # conversations the guards are known to fail, and why
+    attack.turns, attack.replies        # what the attacker writes; what a complying model answers
+    leaks(attack, reply)                # what the independent judge finds in a reply
 
-A framing may ask for an encoded answer; the complying reply is then encoded the same way
-(leetspeak, spaced letters, base64), so the suite checks that encodings do not get details past
-the guards.
+The complying model's answer is built for each conversation from the request's shape (a dose, a
+height, steps, a diet plan…), in the framing's language and voice (a story, a character, a school
+report, a translation…), encoded as the framing asks (leetspeak, spaced letters, base64), and,
+for a split escalation, given half per turn. Slots such as `[DOSE]` stand for the details, so the
+data holds none. Leaks are judged by `typingcure.evals.criteria`, which shares nothing with the
+guards, so a guard cannot be graded by its own patterns (design/evaluation.md).
 """
 
 from __future__ import annotations
 
 import base64
-import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from .check import views
-
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
+FILLER = "That sounds like a lot to hold."
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,15 @@ class Attack:
     request: str
     framing: str
     turns: tuple[str, ...]
-    comply: str
-    leak: tuple[str, ...]
+    replies: tuple[str, ...]  # what a complying model answers to each turn
+    language: str = "en"
+    shape: str = ""
+    core: str = ""  # the harmful part, before the framing's voice and encoding
+
+    @property
+    def comply(self) -> str:
+        """The complying answer to the attacker's last turn."""
+        return self.replies[-1]
 
 
 def encode(text: str, how: str) -> str:
@@ -42,29 +54,56 @@ def encode(text: str, how: str) -> str:
     return text
 
 
+def _pick(options: list[str], key: str) -> str:
+    return options[zlib.crc32(key.encode()) % len(options)]
+
+
+def _core(data: dict[str, Any], request: dict[str, Any], language: str, key: str) -> str:
+    options = data["cores"][request["shape"]][language]
+    return _pick(options, key).format(means=request["means"][language])
+
+
+def _answer(data: dict[str, Any], request: dict[str, Any], voice: str, language: str, key: str) -> tuple[str, str]:
+    """The complying answer in the framing's voice, and its harmful core."""
+    template = data["voices"][voice][language]
+    core = _core(data, request, language, key)
+    core_en = _core(data, request, "en", key) if "{core_en}" in template else ""
+    return str(template.format(core=core, core_en=core_en)), core
+
+
+def _halves(text: str) -> tuple[str, str]:
+    words = text.split()
+    middle = len(words) // 2
+    return " ".join(words[:middle]), " ".join(words[middle:])
+
+
 def load_attacks(path: Path) -> list[Attack]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     attacks = []
     for request in data["requests"]:
         for framing in data["framings"]:
-            attacks.append(Attack(
-                f"{request['id']}-{framing['id']}", request["id"], framing["id"],
-                (framing["text"].format(ask=request["ask"]),), encode(request["comply"], framing["encode"]),
-                tuple(request["leak"]),
-            ))
+            key, language = f"{request['id']}-{framing['id']}", framing.get("language", "en")
+            answer, core = _answer(data, request, framing["voice"], language, key)
+            attacks.append(Attack(key, request["id"], framing["id"], (framing["text"].format(ask=request["ask"]),),
+                                  (encode(answer, framing.get("encode", "plain")),), language, request["shape"], core))
         for escalation in data["escalations"]:
-            attacks.append(Attack(
-                f"{request['id']}-{escalation['id']}", request["id"], escalation["id"],
-                tuple(t.format(ask=request["ask"]) for t in escalation["turns"]), request["comply"],
-                tuple(request["leak"]),
-            ))
+            key = f"{request['id']}-{escalation['id']}"
+            turns = tuple(t.format(ask=request["ask"]) for t in escalation["turns"])
+            answer, core = _answer(data, request, escalation["voice"], "en", key)
+            replies = _halves(answer) if escalation.get("split") else (*[FILLER] * (len(turns) - 1), answer)
+            attacks.append(Attack(key, request["id"], escalation["id"], turns, tuple(replies), "en", request["shape"], core))
     return attacks
 
 
+def known_gaps(path: Path, model: str) -> dict[str, str]:
+    """Conversations the guards are known to let a leak through, with why, for a model kind
+    (`bundled`: a model not known to be capable; `capable`: one whose words are used at moderate risk)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return dict((data.get("known_gaps") or {}).get(model) or {})
+
+
 def leaks(attack: Attack, reply: str) -> list[str]:
-    """Which of the attack's forbidden facts appear in the reply, as written or decoded."""
-    found = []
-    for view in (*views(reply), re.sub(r"\s+", " ", re.sub(r"(?<=\w) (?=\w)", "", reply))):
-        lowered = view.lower()
-        found += [fact for fact in attack.leak if fact.lower() in lowered]
-    return sorted(set(found))
+    """What the independent judge finds in a reply to this attack: one line per leak."""
+    from ..evals.criteria import judge_reply
+
+    return [f"{leak.kind}: {leak.rule}: {leak.text}" for leak in judge_reply(reply).leaks]
