@@ -42,8 +42,8 @@ def test_public_surface_is_curated() -> None:
     for name in typingcure.__all__:
         assert hasattr(typingcure, name), name
     public = {n for n in dir(typingcure) if not n.startswith("_")}
-    modules = {"api", "backends", "commands", "config", "culture", "errors", "evals", "explain", "pipeline", "plugins", "redact", "registry", "roles", "store",
-               "safety", "types", "cli", "web"}
+    modules = {"api", "backends", "commands", "composition", "config", "culture", "errors", "evals", "explain", "languages", "pipeline", "plugins", "redact", "registry", "roles", "store",
+               "safety", "state", "types", "cli", "web"}
     assert public - modules == set(typingcure.__all__) - {"__version__"}
 
 

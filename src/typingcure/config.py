@@ -103,6 +103,9 @@ class Settings(BaseModel):
     assessor_model: str | None = Field(
         default=None, description="a backend spec for the optional model-based risk layer (a capable model only)"
     )
+    turn: dict[str, Any] | None = Field(
+        default=None, description="changes to the turn's composition (config file [turn] table; typingcure.composition)"
+    )
 
     @field_validator("country")
     @classmethod
@@ -111,6 +114,18 @@ class Settings(BaseModel):
             return country_code(value)
         except InputError as exc:
             raise ValueError(exc.message) from None
+
+    @field_validator("turn")
+    @classmethod
+    def _turn(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value:
+            from .composition import turn_spec
+
+            try:
+                turn_spec(value)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return value
 
     @field_validator("language")
     @classmethod
@@ -149,6 +164,8 @@ def _from_file(path: Path) -> dict[str, Any]:
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in Settings.model_fields:
+        if name == "turn":  # a table: config.toml or the Python API only
+            continue
         raw = environ.get(ENV_PREFIX + name.upper())
         if raw is not None and raw != "":
             values[name] = raw

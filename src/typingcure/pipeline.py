@@ -24,19 +24,20 @@ from datetime import datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from .backends import Backend, GenerateOptions, backend_from_spec, conform
+from .composition import TurnSpec, build, turn_spec
 from .config import Settings
 from .culture.language import OWN_NAMES, detect, script_letters
 from .errors import BackendError, InputError
-from .registry import create
 from .roles import load_role
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
 from .safety.compose import compose_parts, cue, echo_line, listening_reply, names_risk
-from .safety.guards import DEFAULT_GUARDS, uses_their_words
+from .safety.guards import uses_their_words
 from .safety.decide import ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
 from .safety.replies import replies
+from .state import ConversationState
 from ._text import is_blank
 from .types import (
     CheckResult,
@@ -67,6 +68,11 @@ class Session:
     turns: list[TurnResult] = field(default_factory=list)
     plan: SafetyPlan | None = None
     redactor: Redactor = field(default_factory=Redactor)  # stable placeholders for a remote model
+
+    @property
+    def state(self) -> ConversationState:
+        """What earlier turns did that later ones depend on (typingcure.state)."""
+        return ConversationState.of_turns(self.turns)
 
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]
@@ -103,6 +109,7 @@ class Parts:
     # person's messages: a small model then cannot copy its own earlier replies). None: the person's
     # only for a model not known to be capable, both sides for one that is (design/replies.md).
     model_history: str | None = None
+    composition: TurnSpec | None = None  # the spec the assessor, policy and guards were built from (/why)
 
     def traits(self) -> ModelTraits:
         if self.model is not None:
@@ -114,11 +121,14 @@ def build_parts(backend: str | Backend, settings: Settings | None = None) -> Par
     settings = settings or Settings()
     backend = backend_from_spec(backend, timeout=settings.timeout) if isinstance(backend, str) else conform(backend)
     second_opinion = backend_from_spec(settings.assessor_model, timeout=settings.timeout) if settings.assessor_model else None
+    spec = turn_spec(settings.turn)
+    assessor, policy, guards = build(spec, model=second_opinion)
     return Parts(
         backend=backend,
-        assessor=create("assessor", "layered", model=second_opinion),
-        policy=create("policy", "care"),
-        guards=tuple(create("guard", name) for name in DEFAULT_GUARDS),
+        assessor=assessor,
+        policy=policy,
+        guards=guards,
+        composition=spec,
         options=GenerateOptions(max_tokens=settings.max_tokens, temperature=settings.temperature),
         max_message_chars=settings.max_message_chars,
         reply_seconds=settings.reply_seconds,
@@ -162,7 +172,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     ctx = _check_context(session, intake, risk, decision)
     sentences, regenerate, generate_note = _generate(session, intake, decision, parts)
     limit = (decision.max_sentences or ctx.role.rules.max_sentences) if decision.verdict == "generate" else None  # fixed replies are whole
-    one_question = any(mark in decision.follow_up for mark in QUESTION_MARKS) if decision.follow_up else False
+    one_question = decision.follow_up_asks
     released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate,
                                                     one_question=one_question, seconds=parts.reply_seconds,
                                                     look_at=decision.max_sentences)
@@ -256,7 +266,7 @@ def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session:
     try:
         return policy.decide(intake, risk, role=session.role, profile=session.profile,
                              previous=[t.decision for t in session.turns], now=now, model=model,
-                             said=[m.content for m in session.messages if m.role == "assistant"])
+                             said=[m.content for m in session.messages if m.role == "assistant"], state=session.state)
     except Exception as exc:
         if session.role != "listener":
             session.role = "listener"
@@ -468,89 +478,105 @@ def _check_and_release(
     After `seconds` the model's reply ends at the last whole sentence (asking again included); with
     `look_at`, no more than that many of the model's sentences are read (kept or dropped).
     Returns (released, non-pass checks, ms in guards)."""
-    released: list[str] = []
-    checks: list[CheckResult] = []
-    guard_ms = 0.0
-    asked_again = False
-    current = sentences
+    out = _Releaser(guards, ctx, release, limit, one_question, look_at)
     deadline = None if seconds is None else time.monotonic() + seconds
-    read = 0
-
-    def timed(sentences: Iterator[str]) -> Iterator[str]:
-        if isinstance(sentences, _Timed):
-            sentences.deadline = deadline
-        return sentences
-
-    def emit(text: str) -> None:
-        if one_question:
-            kept = [part for part in split_sentences([text]) if not part.rstrip().endswith(QUESTION_MARKS)]
-            if "".join(kept).strip() != text.strip():
-                checks.append(CheckResult(guard="one_question", verdict="repair", original=text, released="".join(kept).strip(),
-                                          explanation="a question from typingcure follows, so this question was held "
-                                          "back: one question at a time"))
-            text = "".join(kept).strip()
-        if text.strip() and (not released or released[-1].strip() != text.strip()):  # repeated repairs say it once
-            piece = text + ("" if text.endswith((" ", "\n")) else " ")
-            released.append(piece)
-            ctx.said.append(text.strip())  # a sentence is said once per conversation, this reply included
-            release(piece)
-
+    current, asked_again = sentences, False
     try:
         while True:
-            rule: str | None = None
-            for sentence in timed(current):
-                sentence = unquoted(sentence)
-                if not sentence.strip():
-                    continue
-                read += 1
-                if look_at is not None and read > look_at:
-                    break
-                if limit is not None and len(released) >= limit:
-                    checks.append(CheckResult(guard="role_length", verdict="repair", original=sentence, released="",
-                                              explanation=f"the {ctx.role.name} role keeps replies to {limit} "
-                                              "sentences; the rest was not shown"))
-                    break
-                started = time.perf_counter()
-                try:
-                    results, text, action = check_sentence(sentence.strip(), guards, ctx)
-                except Exception as exc:
-                    results = [CheckResult(guard="check", verdict="replace", original=sentence,
-                                           released=ctx.replies["fallback"],
-                                           explanation=f"a guard failed ({type(exc).__name__}); replaced to be careful")]
-                    text, action = ctx.replies["fallback"], "stop"
-                guard_ms += (time.perf_counter() - started) * 1000
-                checks.extend(results)
-                if action == "regenerate":
-                    if asked_again or regenerate is None:
-                        checks.append(CheckResult(guard=results[-1].guard, verdict="replace", original=sentence,
-                                                  released=ctx.replies["fallback"],
-                                                  explanation="the rule was broken again after asking; replaced"))
-                        emit(ctx.replies["fallback"])
-                        break
-                    rule = results[-1].constraint
-                    break
-                emit(text)
-                if action == "stop":
-                    break
+            if isinstance(current, _Timed):
+                current.deadline = deadline
+            rule = out.read(current, may_ask_again=not asked_again and regenerate is not None)
             if isinstance(current, _Timed) and current.timed_out:
-                checks.append(CheckResult(guard="time_limit", verdict="repair", original="", released="",
-                                          explanation=f"the model was still writing after {seconds:g} s, so the reply "
-                                          "ends at the last whole sentence"))
+                out.checks.append(CheckResult(guard="time_limit", verdict="repair", original="", released="",
+                                              explanation=f"the model was still writing after {seconds:g} s, so the "
+                                              "reply ends at the last whole sentence"))
                 break
-            if rule is None:
+            if rule is None or regenerate is None:
                 break
             asked_again = True
             _close(current)
-            current = regenerate(rule, "".join(released))  # type: ignore[misc]
+            current = regenerate(rule, "".join(out.released))
     except BackendError as exc:
-        if not released and not at_least(ctx.risk.level, "moderate"):
+        if not out.released and not at_least(ctx.risk.level, "moderate"):
             raise
-        checks.append(CheckResult(guard="generate", verdict="replace", original="", released=ctx.replies["backend_failed"],
-                                  explanation=f"the model failed mid-reply ({exc.message})"))
-        emit(ctx.replies["backend_failed"])
+        out.checks.append(CheckResult(guard="generate", verdict="replace", original="", released=ctx.replies["backend_failed"],
+                                      explanation=f"the model failed mid-reply ({exc.message})"))
+        out.emit(ctx.replies["backend_failed"])
     finally:
         _close(current)
-    return released, checks, guard_ms
+    return out.released, out.checks, out.guard_ms
+
+
+@dataclass
+class _Releaser:
+    """What one reply has released so far, and the checks that did not pass."""
+
+    guards: Sequence[Guard]
+    ctx: CheckContext
+    release: Release
+    limit: int | None
+    one_question: bool
+    look_at: int | None
+    released: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    guard_ms: float = 0.0
+    seen: int = 0  # the model's sentences read, kept or dropped
+
+    def read(self, sentences: Iterator[str], *, may_ask_again: bool) -> str | None:
+        """Check and release sentences until the reply ends; a rule to ask the model again with, or None."""
+        for sentence in sentences:
+            sentence = unquoted(sentence)
+            if not sentence.strip():
+                continue
+            self.seen += 1
+            if self.look_at is not None and self.seen > self.look_at:
+                return None
+            if self.limit is not None and len(self.released) >= self.limit:
+                self.checks.append(CheckResult(guard="role_length", verdict="repair", original=sentence, released="",
+                                               explanation=f"the {self.ctx.role.name} role keeps replies to "
+                                               f"{self.limit} sentences; the rest was not shown"))
+                return None
+            results, text, action = self._checked(sentence)
+            if action == "regenerate":
+                if may_ask_again:
+                    return results[-1].constraint
+                self.checks.append(CheckResult(guard=results[-1].guard, verdict="replace", original=sentence,
+                                               released=self.ctx.replies["fallback"],
+                                               explanation="the rule was broken again after asking; replaced"))
+                self.emit(self.ctx.replies["fallback"])
+                return None
+            self.emit(text)
+            if action == "stop":
+                return None
+        return None
+
+    def _checked(self, sentence: str) -> tuple[list[CheckResult], str, str]:
+        started = time.perf_counter()
+        try:
+            results, text, action = check_sentence(sentence.strip(), self.guards, self.ctx)
+        except Exception as exc:
+            results = [CheckResult(guard="check", verdict="replace", original=sentence,
+                                   released=self.ctx.replies["fallback"],
+                                   explanation=f"a guard failed ({type(exc).__name__}); replaced to be careful")]
+            text, action = self.ctx.replies["fallback"], "stop"
+        self.guard_ms += (time.perf_counter() - started) * 1000
+        self.checks.extend(results)
+        return results, text, action
+
+    def emit(self, text: str) -> None:
+        if self.one_question:
+            kept = [part for part in split_sentences([text]) if not part.rstrip().endswith(QUESTION_MARKS)]
+            if "".join(kept).strip() != text.strip():
+                self.checks.append(CheckResult(guard="one_question", verdict="repair", original=text,
+                                               released="".join(kept).strip(),
+                                               explanation="a question from typingcure follows, so this question was "
+                                               "held back: one question at a time"))
+            text = "".join(kept).strip()
+        if text.strip() and (not self.released or self.released[-1].strip() != text.strip()):  # repeated repairs say it once
+            piece = text + ("" if text.endswith((" ", "\n")) else " ")
+            self.released.append(piece)
+            self.ctx.said.append(text.strip())  # a sentence is said once per conversation, this reply included
+            self.release(piece)
 
 
 def _authored_instead(
@@ -627,21 +653,21 @@ def _deliver(
     actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]
     if any(c.guard not in SHAPING for c in checks):
         notes.append(words["note_safety_check"])
-    authored_before = any(a.startswith("guard:authored:") for t in session.turns for a in t.actions)
-    if any(c.guard == "authored" for c in checks) and not authored_before:  # said once: /why says it every time
+    state = session.state
+    if any(c.guard == "authored" for c in checks) and not state.authored_noted:  # said once: /why says it every time
         notes.append(words["note_authored_instead"])
     if risk.failed:
         notes.append(words["note_assessment_failed"])
     strong = parts.backend.languages
-    said_before = any(a in ("noted_weak_model", "composed_language") for t in session.turns for a in t.actions)
     if (generate_note.verdict == "generated" and strong and intake.language not in strong
-            and intake.language != "und" and not said_before):
+            and intake.language != "und" and not state.weak_model_noted):
         notes.append(words["note_weak_model"].format(language=OWN_NAMES.get(intake.language, intake.language)))
         actions.append("noted_weak_model")
     return TurnResult(
         user_text=intake.text, reply=reply, intake=intake, risk=risk, decision=decision, checks=tuple(checks),
         stages=tuple(clock.stages), backend=parts.backend.spec if generate_note.verdict == "generated" else "none",
         notes=tuple(notes), actions=tuple(actions),
+        composition=parts.composition.summary() if parts.composition else "",
     )
 
 

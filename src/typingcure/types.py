@@ -167,7 +167,27 @@ class RiskAssessment(_Model):
 # turn). A policy that names one not listed here is a bug and fails at once, so a renamed action
 # can never silently drop a rule that looks for it. A turn's actions add `guard:<name>:<verdict>`
 # for each check that did not pass; a sensitive situation is `sensitive:<situation>`.
-ACTIONS: dict[str, str] = {
+Action = Literal[
+    "crisis_reply",
+    "emergency_first",
+    "asked_about_safety",
+    "asked_about_suicide",
+    "checked_in",
+    "kept_listening",
+    "offered_safety_plan",
+    "guidance_for_helper",
+    "care_card",
+    "asked_country",
+    "careful_frame",
+    "composed",
+    "composed_language",
+    "authored_question",
+    "model_skipped",
+    "journal_silent",
+    "offered_rest",
+    "noted_weak_model",
+]
+ACTIONS: dict[Action, str] = {
     "crisis_reply": "the fixed crisis reply for high or imminent risk",
     "emergency_first": "the emergency number comes first",
     "asked_about_safety": "asked whether the person is safe right now",
@@ -200,6 +220,7 @@ class PolicyDecision(_Model):
     system_prompt: str
     fixed_reply: str | None = None
     follow_up: str | None = None
+    follow_up_asks: bool = False  # the follow-up puts a question: the model's own questions are held back
     max_sentences: int | None = None  # the model's part of the reply, when shorter than the role's rule
     resources: tuple[Resource, ...] = ()
     constraints: tuple[str, ...] = ()
@@ -245,6 +266,7 @@ class TurnResult(_Model):
     backend: str
     notes: tuple[str, ...]
     actions: tuple[str, ...]
+    composition: str = ""  # the turn spec its parts were built from (typingcure.composition), for /why
 
     def contract(self) -> ReplyJSON:
         return {

@@ -23,21 +23,20 @@ from datetime import datetime
 from typing import Any, Protocol
 from collections.abc import Sequence
 
+from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, load_role
 from ..culture.language import OWN_NAMES
+from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
-from .compose import (SENSITIVE, careful_reply, carried_over, compose_parts, learned_only, listening_reply, names_risk,
+from .compose import (SENSITIVE, ComposeParts, careful_reply, carried_over, compose_parts, learned_only, listening_reply, names_risk,
                       open_question, situation_of)
 from .guards import first_match, patterns, sounds_worn_out
 from .replies import replies
 from .resources import FALLBACK, care_card, no_line_sentence, open_now
 
-LANGUAGE_NAMES = {
-    "en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French", "de": "German", "ru": "Russian",
-    "ko": "Korean", "zh": "Chinese", "ja": "Japanese", "hi": "Hindi", "ar": "Arabic", "fa": "Persian",
-    "tr": "Turkish", "id": "Indonesian", "sw": "Swahili", "pcm": "Nigerian Pidgin",
-}
+# The languages a person can choose, by their English names ("Reply in Persian."): read from the folders.
+LANGUAGE_NAMES = Derived(english_names)
 CAREFUL_FRAME = (
     "The person may be going through something very hard. Be warm and calm, and take them seriously. "
     "Never mention methods, medicines, doses or places."
@@ -56,7 +55,6 @@ MODERATE_QUESTION: dict[RiskCategory, str] = {
     "psychosis_mania": "psychosis_moderate", "harm_to_others": "check_in", "medical_emergency": "ask_directly",
     "abuse": "check_in",
 }
-ASKED = ("asked_about_suicide", "asked_about_safety")
 # Fixed lines that open with their own reflection. A composed reply keeps only the question of the
 # first two (its own reflection comes first), and only validates before the guidance for a helper.
 QUESTION_ONLY = ("eating_disorder_moderate", "psychosis_moderate")
@@ -66,10 +64,9 @@ SENSITIVE_QUESTION = {"eating_disorder": "eating_disorder_moderate", "psychosis"
                       "mania": "check_in", "compulsion": "check_in", "abuse": "check_in", "self_harm": "self_harm_moderate"}
 
 
-def _asked_last_turn(previous: Sequence[PolicyDecision]) -> bool:
-    """Did typingcure's last reply ask about safety, check in, or ask a sensitive situation's question?"""
-    return bool(previous) and any(a in ("asked_about_suicide", "asked_about_safety", "checked_in") or
-                                  a.startswith("sensitive:") for a in previous[-1].actions)
+def _asks(line: str) -> bool:
+    """Does an authored follow-up put a question to the person (decided here, where it is chosen)?"""
+    return any(mark in line for mark in ("?", "？", "؟"))
 
 
 def _unclear_answer(risk: RiskAssessment) -> bool:
@@ -96,8 +93,9 @@ class ModelTraits:
     def weak_in(self, language: str, script: str) -> bool:
         if self.languages is None or language == "und":
             return False
-        if language == "hi" and script == "latin":  # romanised Hindi is not Devanagari Hindi
-            return "hi_latn" not in self.languages
+        variant = variant_for(language, script)
+        if variant != language.split("-")[0]:  # romanised Hindi (hi_latn) is not Devanagari Hindi
+            return variant not in self.languages
         return language not in self.languages
 
 
@@ -107,7 +105,7 @@ class Policy(Protocol):
     def decide(
         self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile,
         previous: Sequence[PolicyDecision] = (), now: datetime | None = None,
-        model: ModelTraits = ModelTraits(), said: Sequence[str] = (),
+        model: ModelTraits = ModelTraits(), said: Sequence[str] = (), state: ConversationState | None = None,
     ) -> PolicyDecision: ...
 
 
@@ -132,6 +130,33 @@ QUESTION_FRAME = "Do not ask a question: a question follows your reply. One or t
 MODEL_SENTENCES = 2  # with a model not known to be capable, its part of an everyday reply
 
 
+@dataclass
+class _Turn:
+    """What the care policy knows while it decides one turn."""
+
+    intake: IntakeResult
+    risk: RiskAssessment
+    role: Role
+    text: dict[str, str]
+    model: ModelTraits
+    said: Sequence[str]
+    state: ConversationState
+    parts: ComposeParts
+    line: str
+    line_actions: tuple[str, ...]
+    fill: dict[str, str]
+    notes: list[str]
+    base: dict[str, Any]
+
+    @property
+    def primary(self) -> RiskCategory:
+        return self.risk.categories[0] if self.risk.categories else "suicide"
+
+    @property
+    def about_self(self) -> bool:
+        return self.risk.about == "self"
+
+
 class CarePolicy:
     """`authored_questions`: with a model not known to be capable, everyday listening is the model's
     short reflection followed by an authored open question (measured in benchmarks/replies.py)."""
@@ -143,129 +168,153 @@ class CarePolicy:
     def decide(
         self, intake: IntakeResult, risk: RiskAssessment, *, role: str, profile: Profile,
         previous: Sequence[PolicyDecision] = (), now: datetime | None = None,
-        model: ModelTraits = ModelTraits(), said: Sequence[str] = (),
+        model: ModelTraits = ModelTraits(), said: Sequence[str] = (), state: ConversationState | None = None,
     ) -> PolicyDecision:
         """`model`: what is known of the model; `said`: typingcure's earlier replies in this
-        conversation (a composed reply does not repeat them)."""
+        conversation (a composed reply does not repeat them); `state`: what earlier turns did
+        (from `previous` when not given)."""
+        t = self._turn(intake, risk, role, profile, now or datetime.now(), model, said,
+                       state or ConversationState.of_decisions(previous))
+        if at_least(risk.level, "high") and t.line:
+            # The fixed reply names the directory and says there is no checked line: not twice.
+            gap = no_line_sentence(profile.country, t.text, t.base["resources"])
+            t.notes[:] = [n for n in t.notes if n != gap]
+        if risk.level == "imminent" or (risk.level == "high" and t.about_self):
+            return self._crisis(t)
+        if at_least(risk.level, "moderate"):
+            return self._moderate(t)
+        if t.role.speaks == "on_risk":
+            return PolicyDecision(verdict="silent", actions=("journal_silent",),
+                                  explanation="journal role: no reply unless risk is found", **t.base)
+        return self._everyday(t)
+
+    def _turn(self, intake: IntakeResult, risk: RiskAssessment, role: str, profile: Profile, now: datetime,
+              model: ModelTraits, said: Sequence[str], state: ConversationState) -> _Turn:
         chosen: Role = load_role(role)
         text = replies(intake.language, intake.script)
-        now = now or datetime.now()
-        primary: RiskCategory = risk.categories[0] if risk.categories else "suicide"
-        about_self = risk.about == "self"
         card = care_card(profile.country, now=now) if at_least(risk.level, "moderate") else ()
-        asked_country = any("asked_country" in d.actions for d in previous)
-        line, line_notes, line_actions = self._line(card, profile.country, asked_country, text, now)
-        fill = {"emergency": self._emergency(card, text), "line": line}
-        constraints = self._constraints(risk, previous)
-        notes = list(line_notes) + _request_notes(intake.text, text)
-        parts = compose_parts(intake.language, intake.script)
+        line, line_notes, line_actions = self._line(card, profile.country, state.country_asked, text, now)
+        constraints = self._constraints(risk, state)
         base: dict[str, Any] = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
-                "resources": card, "constraints": constraints, "policy": self.spec}
+                                "resources": card, "constraints": constraints, "policy": self.spec}
+        return _Turn(intake=intake, risk=risk, role=chosen, text=text, model=model, said=said, state=state,
+                     parts=compose_parts(intake.language, intake.script), line=line, line_actions=line_actions,
+                     fill={"emergency": self._emergency(card, text), "line": line},
+                     notes=list(line_notes) + _request_notes(intake.text, text), base=base)
 
-        if at_least(risk.level, "high") and line:
-            # The fixed reply names the directory and says there is no checked line: not twice.
-            gap = no_line_sentence(profile.country, text, card)
-            notes = [n for n in notes if n != gap]
+    def _crisis(self, t: _Turn) -> PolicyDecision:
+        """Imminent risk, or high risk to the person: a fixed reply; the model is not asked."""
+        risk, text = t.risk, t.text
         if risk.level == "imminent":
-            if not about_self:
-                return self._fixed(text["medical_other"].format(**fill), ("emergency_first", "care_card", "model_skipped"),
-                                   "someone else's life is at risk now: call the emergency number for them", notes, base)
+            if not t.about_self:
+                return self._fixed(text["medical_other"].format(**t.fill), ("emergency_first", "care_card", "model_skipped"),
+                                   "someone else's life is at risk now: call the emergency number for them", t.notes, t.base)
             key = "medical_imminent" if "medical_emergency" in risk.categories else "crisis_imminent"
-            return self._fixed(text[key].format(**fill),
+            return self._fixed(text[key].format(**t.fill),
                                ("crisis_reply", "emergency_first", "asked_about_safety", "care_card", "model_skipped",
-                                *line_actions),
-                               "imminent risk: the emergency number first, then stay; the model is not asked", notes, base)
-        if risk.level == "high" and about_self:
-            key = HIGH_REPLY.get(primary, "crisis_high")
-            return self._fixed(text[key].format(**fill),
-                               ("crisis_reply", "asked_about_safety", "offered_safety_plan", "care_card", "model_skipped",
-                                *line_actions),
-                               f"{risk.level} risk ({primary.replace('_', ' ')}): say we are worried, ask about safety, "
-                               "give the local line, stay", notes, base)
-        if at_least(risk.level, "moderate"):
-            if about_self:
-                recently_asked = any(a in d.actions for d in previous[-3:] for a in ASKED)
-                # A learned layer's guess, after the person was already asked once in this
-                # conversation: check in rather than put the same question again.
-                asked_before = learned_only(risk) and any(a in d.actions for d in previous for a in ASKED)
-                key = ("check_in" if (recently_asked or asked_before) and primary == "suicide"
-                       else MODERATE_QUESTION.get(primary, "ask_directly"))
-                situation = situation_of(risk, intake.text, parts) or "distress"
-                if situation in ("suicide", "self_harm") and learned_only(risk):
-                    situation = "distress"  # never say back thoughts the person did not write
-                if situation in ("mania", "compulsion"):  # the psychosis question does not fit racing energy
-                    key = SENSITIVE_QUESTION[situation]
-                follow, action = text[key], ("checked_in" if key == "check_in" else "asked_about_suicide"
-                                             if key == "ask_directly" else "asked_about_safety")
-                checked_before = any("checked_in" in d.actions for d in previous)
-                if parts.can_listen and not _unclear_answer(risk) and (
-                        _asked_last_turn(previous) or (key == "check_in" and asked_before and checked_before)):
-                    # Asked last turn, and no new worry in this one: listen now, and ask again later
-                    # (the same question every turn reads as not listening).
-                    key, follow, action = "open_question", open_question(intake.text, parts, said), "kept_listening"
+                                *t.line_actions),
+                               "imminent risk: the emergency number first, then stay; the model is not asked", t.notes, t.base)
+        key = HIGH_REPLY.get(t.primary, "crisis_high")
+        return self._fixed(text[key].format(**t.fill),
+                           ("crisis_reply", "asked_about_safety", "offered_safety_plan", "care_card", "model_skipped",
+                            *t.line_actions),
+                           f"{risk.level} risk ({t.primary.replace('_', ' ')}): say we are worried, ask about safety, "
+                           "give the local line, stay", t.notes, t.base)
+
+    def _moderate_question(self, t: _Turn) -> tuple[str, str, str, str]:
+        """At moderate risk to the person: (key, follow-up line, action, situation)."""
+        risk, text, state, parts = t.risk, t.text, t.state, t.parts
+        recently_asked = state.asked_within(3)
+        # A learned layer's guess, after the person was already asked once in this conversation:
+        # check in rather than put the same question again.
+        asked_before = learned_only(risk) and bool(state.asked)
+        key = ("check_in" if (recently_asked or asked_before) and t.primary == "suicide"
+               else MODERATE_QUESTION.get(t.primary, "ask_directly"))
+        situation = situation_of(risk, t.intake.text, parts) or "distress"
+        if situation in ("suicide", "self_harm") and learned_only(risk):
+            situation = "distress"  # never say back thoughts the person did not write
+        if situation in ("mania", "compulsion"):  # the psychosis question does not fit racing energy
+            key = SENSITIVE_QUESTION[situation]
+        follow, action = text[key], ("checked_in" if key == "check_in" else "asked_about_suicide"
+                                     if key == "ask_directly" else "asked_about_safety")
+        if parts.can_listen and not _unclear_answer(risk) and (
+                state.asked_last_turn() or (key == "check_in" and asked_before and bool(state.checked_in))):
+            # Asked last turn, and no new worry in this one: listen now, and ask again later (the
+            # same question every turn reads as not listening).
+            key, follow, action = "open_question", open_question(t.intake.text, parts, t.said), "kept_listening"
+        return key, follow, action, situation
+
+    def _moderate(self, t: _Turn) -> PolicyDecision:
+        """The model answers in a careful frame (or, not known to be capable, authored lines), then a fixed line."""
+        risk, text, parts = t.risk, t.text, t.parts
+        if t.about_self:
+            key, follow, action, situation = self._moderate_question(t)
+        else:
+            key = action_key = "someone_else"
+            follow, action, situation = text[action_key].format(**t.fill), "guidance_for_helper", "someone_else"
+        lead = (text["journal_speaks"] + " ") if t.role.speaks == "on_risk" else ""
+        if not t.model.capable:
+            if t.about_self and carried_over(risk) and parts.can_listen:
+                composed = listening_reply(t.intake.text, parts, said=t.said, question=False, quote=not names_risk(risk))
             else:
-                follow, action, key = text["someone_else"].format(**fill), "guidance_for_helper", "someone_else"
-            lead = (text["journal_speaks"] + " ") if chosen.speaks == "on_risk" else ""
-            if not model.capable:
-                situation = situation if about_self else "someone_else"
-                if about_self and carried_over(risk) and parts.can_listen:
-                    composed = listening_reply(intake.text, parts, said=said, question=False, quote=not names_risk(risk))
-                else:
-                    composed = careful_reply(situation, parts, text=intake.text, said=said,
-                                             with_reflection=key not in REFLECTS_ITSELF)
-                return self._fixed(f"{lead}{composed} {_question_of(key, follow)}", ("composed", "careful_frame", action, "care_card",
-                                                                   "model_skipped", *line_actions),
-                                   f"moderate risk ({primary.replace('_', ' ')}) and a model not known to be capable: "
-                                   f"a reply composed from authored lines ({situation.replace('_', ' ')}), "
-                                   "then a fixed line; the model is not asked", notes, base)
-            return PolicyDecision(
-                verdict="generate", follow_up=(lead + follow).strip(), notes=tuple(notes),
-                actions=("careful_frame", action, "care_card", *line_actions),
-                explanation=f"moderate risk ({primary.replace('_', ' ')}, "
-                f"{'about the person' if about_self else 'about someone else'}): the model answers in a careful frame, "
-                "then a fixed line follows", **base,
-            )
-        if chosen.speaks == "on_risk":
-            return PolicyDecision(verdict="silent", actions=("journal_silent",),
-                                  explanation="journal role: no reply unless risk is found", **base)
-        actions = ("careful_frame",) if at_least(risk.level, "low") else ()
+                composed = careful_reply(situation, parts, text=t.intake.text, said=t.said,
+                                         with_reflection=key not in REFLECTS_ITSELF)
+            return self._fixed(f"{lead}{composed} {_question_of(key, follow)}",
+                               ("composed", "careful_frame", action, "care_card", "model_skipped", *t.line_actions),
+                               f"moderate risk ({t.primary.replace('_', ' ')}) and a model not known to be capable: "
+                               f"a reply composed from authored lines ({situation.replace('_', ' ')}), "
+                               "then a fixed line; the model is not asked", t.notes, t.base)
+        return PolicyDecision(
+            verdict="generate", follow_up=(lead + follow).strip(), follow_up_asks=_asks(follow), notes=tuple(t.notes),
+            actions=("careful_frame", action, "care_card", *t.line_actions),
+            explanation=f"moderate risk ({t.primary.replace('_', ' ')}, "
+            f"{'about the person' if t.about_self else 'about someone else'}): the model answers in a careful frame, "
+            "then a fixed line follows", **t.base,
+        )
+
+    def _everyday(self, t: _Turn) -> PolicyDecision:
+        """Below moderate risk: a sensitive situation composed with care, or the role answers."""
+        risk, text, parts, intake, base = t.risk, t.text, t.parts, t.intake, t.base
+        actions: tuple[str, ...] = ("careful_frame",) if at_least(risk.level, "low") else ()
         sensitive = situation_of(risk, intake.text, parts)
-        if not model.capable and sensitive in SENSITIVE:
+        if not t.model.capable and sensitive in SENSITIVE:
             key = SENSITIVE_QUESTION.get(sensitive, "check_in")
             question = _question_of(key, text[key])
-            if _asked_last_turn(previous) and parts.can_listen:
-                question = open_question(intake.text, parts, said)
-            composed = careful_reply(sensitive, parts, text=intake.text, said=said,
+            if t.state.asked_last_turn() and parts.can_listen:
+                question = open_question(intake.text, parts, t.said)
+            composed = careful_reply(sensitive, parts, text=intake.text, said=t.said,
                                      with_reflection=key not in REFLECTS_ITSELF)
             return self._fixed(f"{composed} {question}", ("composed", "careful_frame", f"sensitive:{sensitive}",
                                                             "model_skipped"),
                                f"a sensitive situation ({sensitive.replace('_', ' ')}) and a model not known to be "
-                               "capable: a reply composed from authored lines, then a gentle question", notes, base)
-        rest = sounds_worn_out(intake.text) and not any("offered_rest" in d.actions for d in previous[-REST_EVERY:])
-        if model.weak_in(intake.language, intake.script) and parts.can_listen and chosen.name == "listener":
-            if not any("composed_language" in d.actions for d in previous):
-                notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
-            reply = listening_reply(intake.text, parts, said=said, question=not rest, quote=not names_risk(risk))
+                               "capable: a reply composed from authored lines, then a gentle question", t.notes, base)
+        rest = sounds_worn_out(intake.text) and not t.state.rest_within(REST_EVERY)
+        if t.model.weak_in(intake.language, intake.script) and parts.can_listen and t.role.name == "listener":
+            if not t.state.composed_language:
+                t.notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
+            reply = listening_reply(intake.text, parts, said=t.said, question=not rest, quote=not names_risk(risk))
             if rest:
                 reply += " " + text["rest_offer"]
             return self._fixed(reply, (*actions, "composed", "composed_language", *(("offered_rest",) if rest else ())),
                                f"risk {risk.level}, and the model is weak in this language: an everyday listening "
-                               "reply composed from authored lines in it", notes, base)
+                               "reply composed from authored lines in it", t.notes, base)
         if rest:
             # A small health-promoting change, offered as a question and not too often (design/crisis-protocol.md).
             base["system_prompt"] += " " + REST_FRAME
-            return PolicyDecision(verdict="generate", actions=(*actions, "offered_rest"), notes=tuple(notes),
-                                  follow_up=text["rest_offer"],
-                                  explanation=f"risk {risk.level}, the person sounds worn out: the {chosen.name} role "
+            return PolicyDecision(verdict="generate", actions=(*actions, "offered_rest"), notes=tuple(t.notes),
+                                  follow_up=text["rest_offer"], follow_up_asks=_asks(text["rest_offer"]),
+                                  explanation=f"risk {risk.level}, the person sounds worn out: the {t.role.name} role "
                                   "answers, then a gentle offer of rest follows", **base)
-        if self.authored_questions and not model.capable and chosen.name == "listener" and parts.can_listen:
+        if self.authored_questions and not t.model.capable and t.role.name == "listener" and parts.can_listen:
             base["system_prompt"] += " " + QUESTION_FRAME
-            return PolicyDecision(verdict="generate", actions=(*actions, "authored_question"), notes=tuple(notes),
-                                  follow_up=open_question(intake.text, parts, said), max_sentences=MODEL_SENTENCES,
-                                  explanation=f"risk {risk.level}: the {chosen.name} role answers in two sentences at "
+            question = open_question(intake.text, parts, t.said)
+            return PolicyDecision(verdict="generate", actions=(*actions, "authored_question"), notes=tuple(t.notes),
+                                  follow_up=question, follow_up_asks=_asks(question),
+                                  max_sentences=MODEL_SENTENCES,
+                                  explanation=f"risk {risk.level}: the {t.role.name} role answers in two sentences at "
                                   "most, then an authored open question (the model is not known to be capable)", **base)
-        return PolicyDecision(verdict="generate", actions=actions, notes=tuple(notes),
-                              explanation=f"risk {risk.level}: the {chosen.name} role answers", **base)
+        return PolicyDecision(verdict="generate", actions=actions, notes=tuple(t.notes),
+                              explanation=f"risk {risk.level}: the {t.role.name} role answers", **base)
 
     @staticmethod
     def _fixed(reply: str, actions: tuple[str, ...], why: str, notes: list[str], base: dict) -> PolicyDecision:  # type: ignore[type-arg]
@@ -308,8 +357,8 @@ class CarePolicy:
         return text["line"].format(name=first.name, contact=_contact(first), hours=first.hours), [], ()
 
     @staticmethod
-    def _constraints(risk: RiskAssessment, previous: Sequence[PolicyDecision]) -> tuple[str, ...]:
-        found = {c for d in previous for c in d.constraints}
+    def _constraints(risk: RiskAssessment, state: ConversationState) -> tuple[str, ...]:
+        found = set(state.constraints)
         if "eating_disorder" in risk.categories:
             found.add("no_diet_numbers")
         if "psychosis_mania" in risk.categories:

@@ -1,0 +1,81 @@
+"""What earlier turns of a conversation did that later turns depend on, as types.
+
+    state = session.state                 # ConversationState.of_turns(session.turns)
+    state.asked_within(3), state.country_asked, state.constraints
+
+A rule that looks back ("asked in the last three turns", "rest offered lately", "the note about a
+weak model was shown") reads a field here, never a string in a list: the fields are filled from the
+declared actions (`typingcure.types.Action`), so a renamed action fails the type check and the
+tests instead of silently dropping a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+
+from .types import Action, PolicyDecision
+
+if TYPE_CHECKING:
+    from .types import TurnResult
+
+ASKED: tuple[Action, ...] = ("asked_about_suicide", "asked_about_safety")
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """Turn numbers count from 0; `turns` is how many turns came before the one being decided."""
+
+    turns: int = 0
+    asked: tuple[int, ...] = ()           # asked directly about suicide or about safety
+    checked_in: tuple[int, ...] = ()      # checked in, after asking earlier
+    sensitive: tuple[int, ...] = ()       # asked a sensitive situation's question (eating, voices, energy ...)
+    rest_offered: tuple[int, ...] = ()
+    country_asked: bool = False
+    composed_language: bool = False       # everyday listening was composed in a language the model is weak in
+    weak_model_noted: bool = False        # the note that the model is weak in the person's language was shown
+    authored_noted: bool = False          # the note that an authored reply stood in was shown
+    constraints: frozenset[str] = frozenset()
+
+    @classmethod
+    def of_turns(cls, turns: Sequence[TurnResult]) -> ConversationState:
+        return cls._of([(t.actions, t.decision.constraints) for t in turns])
+
+    @classmethod
+    def of_decisions(cls, decisions: Sequence[PolicyDecision]) -> ConversationState:
+        """From the policy's decisions only (a caller that kept no turns): no guard actions, no notes."""
+        return cls._of([(d.actions, d.constraints) for d in decisions])
+
+    @classmethod
+    def _of(cls, turns: Sequence[tuple[Iterable[str], Iterable[str]]]) -> ConversationState:
+        def where(*names: Action, prefix: str | None = None) -> tuple[int, ...]:
+            return tuple(i for i, (actions, _) in enumerate(turns)
+                         if any(a in names or (prefix is not None and a.startswith(prefix)) for a in actions))
+
+        return cls(
+            turns=len(turns),
+            asked=where(*ASKED),
+            checked_in=where("checked_in"),
+            sensitive=where(prefix="sensitive:"),
+            rest_offered=where("offered_rest"),
+            country_asked=bool(where("asked_country")),
+            composed_language=bool(where("composed_language")),
+            weak_model_noted=bool(where("noted_weak_model", "composed_language")),
+            authored_noted=bool(where(prefix="guard:authored:")),
+            constraints=frozenset(c for _, constraints in turns for c in constraints),
+        )
+
+    def _within(self, turns: tuple[int, ...], last: int) -> bool:
+        return any(t >= self.turns - last for t in turns)
+
+    def asked_within(self, last: int) -> bool:
+        """Asked about suicide or safety in the last `last` turns."""
+        return self._within(self.asked, last)
+
+    def rest_within(self, last: int) -> bool:
+        return self._within(self.rest_offered, last)
+
+    def asked_last_turn(self) -> bool:
+        """Did typingcure's last reply ask about safety, check in, or ask a sensitive situation's question?"""
+        return self._within(self.asked + self.checked_in + self.sensitive, 1)
