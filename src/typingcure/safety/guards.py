@@ -53,6 +53,9 @@ def patterns() -> dict[str, Any]:
     """The shared patterns (`data/guards/patterns.yaml`), then each language folder's `guards.yaml`
     added to the end of the lists it names (design/architecture.md, "A language is one folder")."""
     raw = yaml.safe_load(files("typingcure.safety").joinpath("data/guards/patterns.yaml").read_text("utf-8"))
+    words: dict[str, str] = {}
+    for name, alternatives in raw.pop("words", {}).items():  # a word list may use the lists above it
+        words[name] = "(?:" + _WORD.sub(lambda m: words[m.group(1)], " ".join(str(alternatives).split())) + ")"
     for code in languages.with_file("guards"):
         _add(raw, languages.load(code, "guards"), languages.where(code, "guards"))
 
@@ -60,11 +63,18 @@ def patterns() -> dict[str, Any]:
         if isinstance(node, dict):
             return {k: compile_all(v, f"{where}.{k}") for k, v in node.items()}
         try:
-            return tuple(re.compile(str(p), re.IGNORECASE) for p in node)
+            return tuple(re.compile(_WORD.sub(lambda m: words[m.group(1)], str(p)), re.IGNORECASE) for p in node)
+        except KeyError as exc:
+            raise ConfigError(f"guards/patterns.yaml {where}: no word list {exc} in `words`") from exc
         except re.error as exc:
             raise ConfigError(f"guards/patterns.yaml {where}: invalid regex ({exc})") from exc
 
     return compile_all(raw, "patterns")  # type: ignore[no-any-return]
+
+
+# `{{qty}}` in a pattern stands for the `words` list of that name (a number, a means…), so one
+# concept is spelled once for every rule and language that needs it.
+_WORD = re.compile(r"\{\{(\w+)\}\}")
 
 
 def _add(shared: dict[str, Any], extra: dict[str, Any], where: str, path: str = "") -> None:
@@ -124,18 +134,42 @@ class _Guard:
 
 def _views(sentence: str, ctx: CheckContext) -> tuple[str, ...]:
     if sentence not in ctx.cache:
-        ctx.cache[sentence] = views(sentence)
+        found = views(sentence)
+        deeper = _unleet_all(sentence)
+        ctx.cache[sentence] = found if deeper is None or deeper in found else (*found, deeper)
     return ctx.cache[sentence]
 
 
+_LEET_DIGITS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LOOKS_LEET = re.compile(r"[a-z][013457@$]|[013457@$][a-z]", re.I)
+
+
+def _unleet_all(sentence: str) -> str | None:
+    """Leetspeak undone in every word, where `views` keeps digits at a word's edge ("r0p3," →
+    "rope,") and lone digits that stand for short words ("4 blade", "47 [PLACE]"): only for a
+    sentence that mixes letters and digits, as leetspeak does."""
+    if not _LOOKS_LEET.search(sentence):
+        return None
+    return re.sub(r"\S+", lambda m: m.group(0).translate(_LEET_DIGITS) if re.search(r"[a-z]", m.group(0), re.I)
+                  or len(m.group(0).strip(".,;:!?")) <= 2 else m.group(0), sentence)
+
+
 class MethodDetailsGuard(_Guard):
+    """Always: a detail phrase, or two concepts in one sentence (ALWAYS_TOGETHER), or steps with a
+    tool unless the sentence is about keeping it safe; at any risk, amounts and places too."""
+
     name = "method_details"
+    # (first, second): named lists in patterns.yaml `method_details`, both found in one sentence.
+    ALWAYS_TOGETHER = (("means", "outcome"), ("method", "manner"), ("drug", "amount_always"),
+                       ("train", "train_pass"), ("weapon", "unchecked"), ("height", "high_enough"))
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         rules = patterns()["method_details"]
         texts = _views(sentence, ctx)
-        hit = first_match(rules["always"], texts) or _together(rules["means"], rules["outcome"], texts) or _together(
-            rules["method"], rules["manner"], texts)
+        hit = first_match(rules["always"], texts) or next(
+            (m for first, second in self.ALWAYS_TOGETHER if (m := _together(rules[first], rules[second], texts))), None)
+        if hit is None and first_match(rules["safe_keeping"], texts) is None:
+            hit = _together(rules["tool"], rules["steps"], texts)
         if hit is None:
             compact = re.sub(r"[^a-z]", "", sentence.lower())
             hit = next((m for word in rules["compact"] if (m := word.search(compact))), None)
