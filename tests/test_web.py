@@ -278,13 +278,8 @@ def test_in_a_real_browser(served: str) -> None:
 NON_LATIN = ("ko", "ar", "zh", "ja", "hi", "ru", "fa")
 
 
-@pytest.mark.parametrize("language", NON_LATIN)
-def test_no_english_is_left_on_a_page_in_another_script(tmp_path: Path, home: Path, language: str) -> None:
-    """Three English words in a row on a Korean, Arabic, Chinese, Japanese, Hindi, Russian or Persian
-    page mean something was left untranslated (code, addresses and the name typingcure aside)."""
-    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB", language=language),
-                                   home=home), base_url=LOCAL)
-    english = re.compile(r"\b[A-Za-z]{2,}(?:[ ,.'’-]+[A-Za-z]{2,}){2,}")
+def _no_english_on_pages(client: TestClient, english: re.Pattern[str], language: str) -> None:
+    """What a person reads on every page (code, service addresses, e-mail and the name aside) has no English in it."""
     for path in ("/", "/journal", "/plan", "/settings", "/about"):
         page = client.get(path).text
         body = page[page.index("<body"):]
@@ -292,6 +287,16 @@ def test_no_english_is_left_on_a_page_in_another_script(tmp_path: Path, home: Pa
         shown = re.sub(r"https?://\S+|typingcure( models pull)?|[\w.+-]+@[\w.-]+", " ", shown)
         found = english.findall(shown)
         assert not found, (language, path, found[:5])
+
+
+@pytest.mark.parametrize("language", NON_LATIN)
+def test_no_english_is_left_on_a_page_in_another_script(tmp_path: Path, home: Path, language: str) -> None:
+    """Three English words in a row on a Korean, Arabic, Chinese, Japanese, Hindi, Russian or Persian
+    page mean something was left untranslated (code, addresses and the name typingcure aside)."""
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB", language=language),
+                                   home=home), base_url=LOCAL)
+    english = re.compile(r"\b[A-Za-z]{2,}(?:[ ,.'’-]+[A-Za-z]{2,}){2,}")
+    _no_english_on_pages(client, english, language)
 
 
 def test_a_plan_that_speaks_of_ending_it_brings_the_services_first(client: TestClient) -> None:
@@ -302,3 +307,19 @@ def test_a_plan_that_speaks_of_ending_it_brings_the_services_first(client: TestC
     assert "worried=1" in str(worried.url) and 'role="alert"' in worried.text
     assert "worried me" in worried.text and 'href="tel:' in worried.text
     assert "take all my pills" in client.get("/plan/print").text  # what the person wrote is kept as written
+
+
+LATIN = ("es", "pt", "fr", "de", "tr", "id", "sw")  # Nigerian Pidgin writes many words as English does
+ENGLISH_WORDS = ("the", "your", "you", "and", "with", "this", "that", "are", "for", "here", "what", "will", "have",
+                 "from", "when", "about", "keep", "only")
+
+
+@pytest.mark.parametrize("language", LATIN)
+def test_no_english_is_left_on_a_page_in_another_latin_language(tmp_path: Path, home: Path, language: str) -> None:
+    """Two common English words together on a Spanish, Portuguese, French, German, Turkish,
+    Indonesian or Swahili page mean something was left untranslated (names of services aside)."""
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB", language=language),
+                                   home=home), base_url=LOCAL)
+    word = "|".join(ENGLISH_WORDS)
+    english = re.compile(rf"\b(?:{word})\b[ ,.'’-]+\b(?:{word})\b", re.I)
+    _no_english_on_pages(client, english, language)
