@@ -193,6 +193,54 @@ def reliability(assessor: Any) -> list[dict[str, Any]]:
     return table
 
 
+def holdout_figures(assessor: Any, folder: Path) -> dict[str, Any]:
+    """Figures only, never a text: per-category recall at moderate+, and the shares of none/low messages
+    (everyday distress and hard negatives) and of hard negatives flagged moderate+, overall and per language."""
+    items = load_messages(folder)
+    levels = [assessor.assess(i.text).level for i in items]
+    pairs = list(zip(items, levels))
+    share = lambda xs: round(sum(at(lv, "moderate") for _, lv in xs) / len(xs), 3) if xs else None  # noqa: E731
+
+    def block(chosen: Sequence[tuple[Any, str]]) -> dict[str, Any]:
+        risky = [(i, lv) for i, lv in chosen if at(i.level, "moderate") and "other" not in i.tags]
+        safe = [(i, lv) for i, lv in chosen if not at(i.level, "moderate")]
+        return {"n": len(chosen), "recall_moderate": share(risky), "safe_flagged_moderate": share(safe),
+                "n_safe": len(safe), "hard_negatives_flagged_moderate": share([(i, lv) for i, lv in chosen if i.hard_negative]),
+                "n_hard_negatives": sum(i.hard_negative for i, _ in chosen)}
+
+    categories = sorted({c for i in items for c in i.categories})
+    return {**block(pairs),
+            "per_category_recall_moderate": {c: share([(i, lv) for i, lv in pairs if c in i.categories
+                                                       and at(i.level, "moderate") and "other" not in i.tags])
+                                              for c in categories},
+            "per_language": {lang: block([(i, lv) for i, lv in pairs if i.language == lang])
+                             for lang in sorted({i.language for i in items})}}
+
+
+def synthetic_posts(size: int, n: int, seed: int = 3) -> list[str]:
+    """Long posts made by joining dev messages and everyday texts, for the speed figures without public data."""
+    import yaml
+
+    texts = [i.text for i in load_messages(DATA / "messages")]
+    everyday = yaml.safe_load((DATA / "everyday.yaml").read_text("utf-8"))
+    texts += [t for v in everyday.values() for t in v]
+    rng = random.Random(seed)
+    return [" ".join(rng.sample(texts, 1 + size // 30))[:size] for _ in range(n)]
+
+
+def speed_by_length(assessor: Any) -> dict[str, dict[str, float]]:
+    """p50 and p95 ms for posts of 200, 2,000 and 20,000 characters (new texts each, no history)."""
+    out = {}
+    for size, n in ((200, 60), (2_000, 30), (20_000, 12)):
+        ms = []
+        for post in synthetic_posts(size, n):
+            started = time.perf_counter()
+            assessor.assess(post)
+            ms.append((time.perf_counter() - started) * 1000)
+        out[str(size)] = {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(percentile(ms, 0.95), 1)}
+    return out
+
+
 # -- speed, start-up, memory ---------------------------------------------------------------------
 
 
@@ -253,9 +301,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="at most 600 rows per source")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "risk.json")
+    parser.add_argument("--holdout", choices=["set6"], help="only this blind held-out set's figures (no texts)")
+    parser.add_argument("--speed", action="store_true", help="only the speed by post length")
     args = parser.parse_args()
 
     assessor = create("assessor", "layered")
+    if args.holdout or args.speed:
+        assessor.assess("warm up")
+        only = {"speed_by_length": speed_by_length(assessor)} if args.speed else {}
+        if args.holdout:
+            only[f"held_out_{args.holdout}"] = holdout_figures(assessor, DATA / "holdout" / args.holdout)
+        print(json.dumps(only, indent=1))
+        return
     dev = load_messages(DATA / "messages")
     held_out = load_messages(DATA / "holdout" / "set5")
     held_out6 = load_messages(DATA / "holdout" / "set6")

@@ -197,3 +197,17 @@ def test_public_assess_mirrors_the_contract() -> None:
     assert set(out) == {"level", "categories", "score"}
     assert out["level"] == "moderate" and 0 <= out["score"] <= 1
     assert BackendError  # the public surface exposes the error types too
+
+
+@pytest.mark.parametrize("text", ["", "no end", "a. b! c?\nd。e；f;g", "...", "x.", ".x", "one; two. three"])
+def test_sentence_helpers_match_their_plain_definitions(text: str) -> None:
+    from typingcure.safety.assess import _sentence_around, _sentence_before
+
+    for start in range(len(text) + 1):
+        left = max(text.rfind(c, 0, start) for c in ".!?\n。！？;")
+        assert _sentence_before(text, start) == text[left + 1:start]
+        for end in range(start, len(text) + 1):
+            left = max(text.rfind(c, 0, start) for c in ".!?\n。！？")
+            rights = [i for i in (text.find(c, end) for c in ".!?\n。！？") if i != -1]
+            assert _sentence_around(text, start, end) == text[left + 1:min(rights) if rights else len(text)]
+

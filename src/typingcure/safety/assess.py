@@ -20,11 +20,12 @@ the answer (yes raises, a clear no clears a false alarm, an unclear answer keeps
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from collections.abc import Sequence
 
 from .. import languages
@@ -57,13 +58,54 @@ def fold(text: str) -> str:
     return text.lower().replace("i\u0307", "i").replace("ı", "i").replace("ſ", "s").replace("\u212a", "k")
 
 
-_last_fold: list[Any] = [None, ""]
+class _Seen:
+    """What was worked out about a text read lately (its folded form, which literals it holds, where
+    its sentences end): every pattern of every lexicon asks the same questions of the same text."""
+
+    __slots__ = ("_spans", "ends", "folded", "literals", "text")
+    kept: ClassVar[dict[int, _Seen]] = {}  # by id; each keeps its text, so an id cannot be reused while kept
+
+    def __init__(self, text: str) -> None:
+        self.text, self.folded = text, fold(text)
+        self.literals: dict[str, bool] = {}
+        self.ends: dict[str, list[int]] = {}
+        self._spans: list[tuple[int, int]] | None = None
+
+    def holds(self, literal: str) -> bool:
+        found = self.literals.get(literal)
+        if found is None:
+            found = self.literals[literal] = literal in self.folded
+        return found
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            self._spans = _sentence_spans(self.text)
+        return self._spans
+
+
+def _seen(text: str) -> _Seen:
+    kept = _Seen.kept
+    seen = kept.pop(id(text), None)
+    if seen is None or seen.text is not text:
+        seen = _Seen(text)
+        if len(kept) >= 64:
+            del kept[next(iter(kept))]  # the least recently asked about
+    kept[id(text)] = seen
+    return seen
 
 
 def _folded(text: str) -> str:
-    if _last_fold[0] is not text:
-        _last_fold[0], _last_fold[1] = text, fold(text)
-    return _last_fold[1]  # type: ignore[no-any-return]
+    return _seen(text).folded
+
+
+def _ends(text: str, chars: str) -> list[int]:
+    """Where any of `chars` stands in `text`, in order."""
+    seen = _seen(text)
+    found = seen.ends.get(chars)
+    if found is None:
+        found = seen.ends[chars] = [i for i, c in enumerate(text) if c in chars]
+    return found
 
 
 class Rx:
@@ -82,8 +124,8 @@ class Rx:
         self.needs = required_literals(source)
 
     def may_match(self, text: str) -> bool:
-        folded = _folded(text)
-        return all(any(literal in folded for literal in group) for group in self.needs)
+        holds = _seen(text).holds
+        return all(any(holds(literal) for literal in group) for group in self.needs)
 
     def search(self, text: str) -> re.Match[str] | None:
         return self.regex.search(text) if self.may_match(text) else None
@@ -257,7 +299,9 @@ def _scripts(text: str) -> set[str]:
 
 
 def _sentence_before(text: str, start: int) -> str:
-    left = max(text.rfind(c, 0, start) for c in ".!?\n。！？;")
+    ends = _ends(text, ".!?\n。！？;")
+    k = bisect.bisect_left(ends, start)
+    left = ends[k - 1] if k else -1
     return text[left + 1:start]
 
 
@@ -269,9 +313,11 @@ def _subject_is_other(before: str, markers: Markers) -> bool:
 
 
 def _sentence_around(text: str, start: int, end: int) -> str:
-    left = max(text.rfind(c, 0, start) for c in ".!?\n。！？")
-    rights = [i for i in (text.find(c, end) for c in ".!?\n。！？") if i != -1]
-    return text[left + 1:min(rights) if rights else len(text)]
+    ends = _ends(text, ".!?\n。！？")
+    k = bisect.bisect_left(ends, start)
+    left = ends[k - 1] if k else -1
+    k = bisect.bisect_left(ends, end, k)
+    return text[left + 1:ends[k] if k < len(ends) else len(text)]
 
 
 _SENTENCE_END = re.compile(r"[.!?\n。！？;]+")
@@ -279,6 +325,10 @@ _SENTENCE_END = re.compile(r"[.!?\n。！？;]+")
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Where each sentence of `text` starts and ends (the unit that markers act on)."""
+    return list(_seen(text).spans)
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
         if m.start() > start:
@@ -291,15 +341,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def _marked_spans(text: str, patterns: Sequence[Rx], reach: int = 0) -> tuple[tuple[int, int], ...]:
     """The sentences holding a match of any pattern, each with the `reach` sentences after it."""
-    sentences = sentence_spans(text)
+    sentences = _seen(text).spans
+    stops = [e for _, e in sentences]
     marked: list[tuple[int, int]] = []
     for pattern in patterns:
         for m in pattern.finditer(text):
-            for k, (s, e) in enumerate(sentences):
-                if s <= m.start() < e or (m.start() < s and m.end() > s):
-                    last = sentences[min(len(sentences) - 1, k + reach)]
-                    marked.append((s, last[1]))
-                    break
+            # The first sentence that holds the match's start, or that the match runs into.
+            k = bisect.bisect_right(stops, m.start())
+            if k < len(sentences) and (sentences[k][0] <= m.start() or m.end() > sentences[k][0]):
+                marked.append((sentences[k][0], sentences[min(len(sentences) - 1, k + reach)][1]))
     return tuple(marked)
 
 
@@ -344,17 +394,37 @@ def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hi
             if pattern.subject_check and _subject_is_other(_sentence_before(text, start), lexicon_markers):
                 about, why = "someone_else", f"matched {pattern.id}, about someone else"
                 level = min(level, "moderate", key=level_rank)
-            if level_rank(level) > level_rank("low") and any(
-                p.search(_sentence_around(text, start, end)) for p in lexicon_markers.past
-            ):
+            sentence = _sentence_around(text, start, end)
+            if level_rank(level) > level_rank("low") and any(p.search(sentence) for p in lexicon_markers.past):
                 level, why = "low", f"matched {pattern.id}, in the distant past"
             elif context.framed(start) and level_rank(level) > level_rank("low"):
                 floor: RiskLevel = "moderate" if pattern.method_seeking else "low"
                 level, why = floor, f"matched {pattern.id}, inside a story, song, news or study frame"
-            clause = _sentence_around(text, start, end).strip() or m.group(0)
+            clause = sentence.strip() or m.group(0)
             hits.append(Hit(pattern, level, clause, why, f"lexicon:{lexicon.language}", about))
             break  # one hit per pattern is enough evidence
     return hits
+
+
+@dataclass
+class _State:
+    """One message's assessment as the conversation rules work on it, step by step."""
+
+    text: str
+    level: RiskLevel
+    hits: list[Hit]
+    evidence: list[Evidence]
+    reasons: list[str]
+    failures: list[str]
+
+
+@dataclass
+class _Earlier:
+    """The person's earlier messages that count, what the layers found in them, and what carries forward."""
+
+    texts: list[str]
+    hits: list[Hit]
+    carried: list[Hit]
 
 
 class LexiconAssessor:
@@ -433,6 +503,27 @@ class LexiconAssessor:
         turns = _turns(history)
         question = self.question_in(turns[-1][1]) if turns and turns[-1][0] == "assistant" else None
         answer = self.answer_in(text, question)
+        state = self._this_message(text, answer, trimmed)
+        earlier = self._earlier(turns)
+        self._method_after_distress(state, earlier)
+        carried = self._answer(state, answer, earlier)
+        self._persistence(state, carried, earlier)
+        level = self._second_opinion(text, [t for _, t in turns], state.level, state.evidence, state.reasons)
+        hits, evidence, reasons = state.hits, state.evidence, state.reasons
+        about_self = any(h.about == "self" and level_rank(h.level) > 0 for h in hits) or (
+            level_rank(carried) >= level_rank("moderate") or answer is not None
+        )
+        about: Literal["self", "someone_else"] = "self" if about_self or not hits else "someone_else"
+        categories = _categories(evidence) if level != "none" else ()
+        reasons += [f"{why}; the other layers decided" for why in dict.fromkeys(state.failures)]
+        return RiskAssessment(
+            level=level, categories=categories, score=self._score(level, hits, evidence), evidence=tuple(evidence),
+            about=about, assessor=self.spec, explanation="; ".join(reasons) or "no risk signals found",
+            failed=bool(state.failures),
+        )
+
+    def _this_message(self, text: str, answer: str | None, trimmed: bool) -> _State:
+        """What the layers find in the message itself; a clear no to typingcure's question weakens it."""
         hits = self.message_hits(text)
         failures = list(self.load_failures) + [h.why for h in hits if h.detector == "failed"]
         hits = [h for h in hits if h.detector != "failed"]
@@ -442,14 +533,15 @@ class LexiconAssessor:
             hits = [h if h.detector.startswith("lexicon") or level_rank(h.level) <= level_rank("low")
                     else dataclasses.replace(h, level="low") for h in hits
                     if not (h.detector.startswith("lexicon") and level_rank(h.level) < level_rank("moderate"))]
-        evidence = [_evidence(h, h.level, h.why) for h in hits]
         level: RiskLevel = max((h.level for h in hits), key=level_rank, default="none")
         reasons = [f"this message: {', '.join(h.why for h in hits)}"] if hits else []
         if trimmed:
             reasons.append(f"the message was very long: its first and last {LONGEST // 2:,} characters were assessed")
+        return _State(text, level, hits, [_evidence(h, h.level, h.why) for h in hits], reasons, failures)
 
-        # The person's earlier messages, and which of them count: only those after the last time
-        # they said they were safe (or answered no to typingcure's question) carry risk forward.
+    def _earlier(self, turns: Sequence[tuple[str, str]]) -> _Earlier:
+        """The person's earlier messages, and which of them count: only those after the last time
+        they said they were safe (or answered no to typingcure's question) carry risk forward."""
         users = [(i, _bounded(t)[0]) for i, (role, t) in enumerate(turns) if role == "user" and t]
         users = users[-self.history_turns:]
         # "I'm safe now" clears every earlier concern; a no to the question about suicide clears the
@@ -461,70 +553,63 @@ class LexiconAssessor:
                 reassured_at = i
             elif self.answer_in(past, asked) == "clear":
                 denied_at = i
-        earlier = [past for _, past in users]
-        earlier_hits = [h for _, past in users for h in self.message_hits(past) if h.about == "self"]
+        hits = [h for _, past in users for h in self.message_hits(past) if h.about == "self"]
         # The classifier's reading of an earlier message carries for two more messages only: alone it
         # is too unsure (above all outside English) to keep a whole conversation at moderate risk.
         recent = {i for i, _ in users[-CLASSIFIER_CARRY:]}
-        carried_hits = [h for i, past in users if i > reassured_at for h in self.message_hits(past)
-                        if h.about == "self" and (i > denied_at or h.pattern.category != "suicide")
-                        and (h.detector != "classifier" or i in recent)]
-        # Distress before a means question: words of a setback, a lexicon's reading at low or more, or
-        # a learned layer's at moderate or more (its low alone is too unsure: "a school project on
-        # bridges" read as distress made the next question about bridges high).
+        carried = [h for i, past in users if i > reassured_at for h in self.message_hits(past)
+                   if h.about == "self" and (i > denied_at or h.pattern.category != "suicide")
+                   and (h.detector != "classifier" or i in recent)]
+        return _Earlier([past for _, past in users], hits, carried)
+
+    def _method_after_distress(self, state: _State, earlier: _Earlier) -> None:
+        """A question about means after distress is high. Distress: words of a setback, a lexicon's
+        reading at low or more, or a learned layer's at moderate or more (its low alone is too unsure:
+        "a school project on bridges" read as distress made the next question about bridges high)."""
         distress_before = any(level_rank(h.level) >= level_rank("moderate" if h.detector.startswith(("classifier", "semantic"))
-                                                                else "low") for h in earlier_hits) or any(
-            self._markers("distress", past) for past in earlier
-        ) or self._markers("distress", text)
+                                                                else "low") for h in earlier.hits) or any(
+            self._markers("distress", past) for past in earlier.texts
+        ) or self._markers("distress", state.text)
+        seeking = [h for h in state.hits if h.pattern.method_seeking]
+        if seeking and distress_before and level_rank(state.level) < level_rank("high"):
+            state.level = "high"
+            state.evidence.append(_evidence(seeking[0], "high", "a question about means after distress in this conversation"))
+            state.reasons.append("method-seeking after distress")
 
-        seeking = [h for h in hits if h.pattern.method_seeking]
-        if seeking and distress_before and level_rank(level) < level_rank("high"):
-            level = "high"
-            evidence.append(_evidence(seeking[0], "high", "a question about means after distress in this conversation"))
-            reasons.append("method-seeking after distress")
-
-        carried = max((h.level for h in carried_hits), key=level_rank, default="none")
+    def _answer(self, state: _State, answer: str | None, earlier: _Earlier) -> RiskLevel:
+        """The message read as the answer to typingcure's question; gives the risk carried from before."""
+        carried: RiskLevel = max((h.level for h in earlier.carried), key=level_rank, default="none")
+        text, level = state.text, state.level
         if answer == "risk":
             if level_rank(level) < level_rank("high"):
-                level = "high"
-            evidence.append(Evidence(detector="answer", category="suicide", level="high", span=text[:200],
-                                     explanation="answered yes to typingcure's question about suicide or safety"))
-            reasons.append("the person answered yes to the question about suicide or safety")
+                state.level = "high"
+            state.evidence.append(Evidence(detector="answer", category="suicide", level="high", span=text[:200],
+                                           explanation="answered yes to typingcure's question about suicide or safety"))
+            state.reasons.append("the person answered yes to the question about suicide or safety")
         elif answer == "clear" and level_rank(level) < level_rank("moderate"):
             level = min(level, "low", key=level_rank)
-            if level_rank(carried) >= level_rank("low"):
-                level = "low"
-            reasons.append("the person answered no to the question about suicide or safety: that concern clears")
-            carried_hits = [h for h in carried_hits if h.pattern.category != "suicide"]
-            carried = max((h.level for h in carried_hits), key=level_rank, default="none")
+            state.level = "low" if level_rank(carried) >= level_rank("low") else level
+            state.reasons.append("the person answered no to the question about suicide or safety: that concern clears")
+            earlier.carried = [h for h in earlier.carried if h.pattern.category != "suicide"]
+            carried = max((h.level for h in earlier.carried), key=level_rank, default="none")
         elif answer == "unclear" and level_rank(level) < level_rank("moderate"):
-            level = "moderate"
-            evidence.append(Evidence(detector="answer", category="suicide", level="moderate", span=text[:200],
-                                     explanation="an unclear answer to the question about suicide or safety"))
-            reasons.append("the answer to the question about suicide or safety was unclear: keep asking gently")
+            state.level = "moderate"
+            state.evidence.append(Evidence(detector="answer", category="suicide", level="moderate", span=text[:200],
+                                           explanation="an unclear answer to the question about suicide or safety"))
+            state.reasons.append("the answer to the question about suicide or safety was unclear: keep asking gently")
+        return carried
 
-        if level_rank(carried) >= level_rank("moderate") and level_rank(level) < level_rank("moderate"):
-            if self._markers("reassurance", text):
-                reasons.append(f"earlier risk ({carried}) eased: the person says they are safe now")
-                level = max(level, "low", key=level_rank)
+    def _persistence(self, state: _State, carried: RiskLevel, earlier: _Earlier) -> None:
+        """Risk about the person persists until they say they are safe."""
+        if level_rank(carried) >= level_rank("moderate") and level_rank(state.level) < level_rank("moderate"):
+            if self._markers("reassurance", state.text):
+                state.reasons.append(f"earlier risk ({carried}) eased: the person says they are safe now")
+                state.level = max(state.level, "low", key=level_rank)
             else:
-                reasons.append(f"earlier risk ({carried}) persists until the person says otherwise")
-                level = "moderate"
-            for h in carried_hits[:2]:
-                evidence.append(_evidence(h, level, "earlier in the conversation"))
-
-        level = self._second_opinion(text, [t for _, t in turns], level, evidence, reasons)
-        about_self = any(h.about == "self" and level_rank(h.level) > 0 for h in hits) or (
-            level_rank(carried) >= level_rank("moderate") or answer is not None
-        )
-        about: Literal["self", "someone_else"] = "self" if about_self or not hits else "someone_else"
-        categories = _categories(evidence) if level != "none" else ()
-        reasons += [f"{why}; the other layers decided" for why in dict.fromkeys(failures)]
-        return RiskAssessment(
-            level=level, categories=categories, score=self._score(level, hits, evidence), evidence=tuple(evidence),
-            about=about, assessor=self.spec, explanation="; ".join(reasons) or "no risk signals found",
-            failed=bool(failures),
-        )
+                state.reasons.append(f"earlier risk ({carried}) persists until the person says otherwise")
+                state.level = "moderate"
+            for h in earlier.carried[:2]:
+                state.evidence.append(_evidence(h, state.level, "earlier in the conversation"))
 
     def _score(self, level: RiskLevel, hits: Sequence[Hit], evidence: Sequence[Evidence]) -> float:
         return _score(level, evidence)
