@@ -22,7 +22,7 @@ from typingcure.backends.local import bundled_model_path
 from typingcure.registry import create
 from typingcure.safety.attacks import load_attacks, leaks
 from typingcure.safety.check import check_sentence
-from typingcure.safety.guards import DEFAULT_GUARDS
+from typingcure.composition import default_spec
 from typingcure.safety.measure import guard_context, load_guard_outputs, measure_guards
 from _report import print_table, write_json  # benchmarks/_report.py
 
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "guards.json")
     args = parser.parse_args()
-    guards = [create("guard", name) for name in DEFAULT_GUARDS]
+    guards = [create("guard", g.name) for g in default_spec().guards]
     sets = {"labelled (dev)": DATA / "guards" / "outputs.yaml", "held-out 1": DATA / "guards" / "holdout.yaml",
             "held-out 2 (blind)": DATA / "guards" / "holdout2.yaml"}
     quality = {name: measure_guards(guards, load_guard_outputs(path)) for name, path in sets.items()}

@@ -13,13 +13,13 @@ from typingcure import Profile, ScriptedBackend, Session, build_parts, languages
 from typingcure.registry import create
 from typingcure.roles import load_role
 from typingcure.safety.check import CheckContext, check_sentence, views
-from typingcure.safety.guards import DEFAULT_GUARDS
+from typingcure.composition import default_spec
 from typingcure.safety.measure import guard_context, load_guard_outputs, measure_guards
 from typingcure.safety.replies import replies
 from typingcure.types import RiskAssessment
 
 DATA = Path(__file__).parent / "data" / "guards"
-GUARDS = [create("guard", name) for name in DEFAULT_GUARDS]
+GUARDS = [create("guard", g.name) for g in default_spec().guards]  # the order a turn uses
 ITEMS = load_guard_outputs(DATA / "outputs.yaml")
 
 

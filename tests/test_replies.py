@@ -28,14 +28,14 @@ from typingcure.roles import load_role
 from typingcure.safety.check import CheckContext, check_sentence
 from typingcure.safety.compose import SITUATIONS, available, compose_parts, situation_of
 from typingcure.safety.decide import ModelTraits
-from typingcure.safety.guards import DEFAULT_GUARDS
+from typingcure.composition import default_spec
 from typingcure.safety.measure import load_guard_outputs, measure_guards
 from typingcure.types import Evidence, RiskAssessment
 
 from .conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "guards"
-GUARDS = [create("guard", name) for name in DEFAULT_GUARDS]
+GUARDS = [create("guard", g.name) for g in default_spec().guards]  # the order a turn uses
 WEAK = ModelTraits(capable=False, languages=frozenset({"en"}))  # what is known of the bundled model
 CAPABLE = ModelTraits(capable=True)  # its words are used as they come (after the guards)
 QUESTION = re.compile(r"[?？؟]")

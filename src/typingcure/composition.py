@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -225,7 +225,3 @@ class _Step:
         released = result.released if result.verdict == "repair" and not result.constraint else ""
         return result.model_copy(update={"verdict": "repair", "released": released, "constraint": None,
                                          "explanation": why})
-
-
-def guard_names(guards: Sequence[Guard]) -> list[str]:
-    return [g.spec for g in guards]

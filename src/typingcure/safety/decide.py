@@ -250,8 +250,8 @@ class CarePolicy:
         if t.about_self:
             key, follow, action, situation = self._moderate_question(t)
         else:
-            key = action_key = "someone_else"
-            follow, action, situation = text[action_key].format(**t.fill), "guidance_for_helper", "someone_else"
+            key = situation = "someone_else"
+            follow, action = text[key].format(**t.fill), "guidance_for_helper"
         lead = (text["journal_speaks"] + " ") if t.role.speaks == "on_risk" else ""
         if not t.model.capable:
             if t.about_self and carried_over(risk) and parts.can_listen:

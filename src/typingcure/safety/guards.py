@@ -553,12 +553,11 @@ were will would have has they them their so very really just like sounds feel fe
 about here there right now today tonight something things much more doing""".split())
 
 
-# In order: what stops the reply first, then what asks again, then what only shapes a sentence.
+# Registered here; the order a turn meets them in is safety/data/turn.yaml (typingcure.composition).
 GUARDS = (MethodDetailsGuard, DietGuard, EatingDisorderValidationGuard, ApprovalGuard, MedicationGuard, DiagnosisGuard,
           HarmEncouragementGuard, SycophancyGuard, ManiaEncouragementGuard, PsychosisCollusionGuard, SidingAgainstGuard,
           HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
           WrongScriptGuard, ListeningFitGuard)
-DEFAULT_GUARDS = tuple(g.name for g in GUARDS)
 
 for _cls in GUARDS:
     register("guard", _cls.name)(_cls)
