@@ -29,9 +29,9 @@ from importlib.resources import files
 from typing import Any, Literal
 from collections.abc import Mapping
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import _yaml
 from .errors import ConfigError
 from .registry import create, entries
 from .safety.assess import Assessor
@@ -92,7 +92,7 @@ class TurnSpec(_Spec):
 
 @cache
 def default_spec() -> TurnSpec:
-    raw = yaml.safe_load(files("typingcure.safety").joinpath("data", "turn.yaml").read_text("utf-8"))
+    raw = _yaml.safe_load(files("typingcure.safety").joinpath("data", "turn.yaml").read_text("utf-8"))
     return TurnSpec(**raw)
 
 

@@ -18,9 +18,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import httpx
-import yaml
 from pydantic import BaseModel, ConfigDict
 
+from .. import _yaml
 from ..config import user_dir
 from ..errors import ConfigError, DownloadError
 from .local import BUNDLED_NAME, bundled_model_path
@@ -48,7 +48,7 @@ class InstalledModel:
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[CatalogueEntry, ...]:
-    raw = yaml.safe_load(files("typingcure.backends").joinpath("models.yaml").read_text("utf-8"))
+    raw = _yaml.safe_load(files("typingcure.backends").joinpath("models.yaml").read_text("utf-8"))
     return tuple(CatalogueEntry(**entry) for entry in raw)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import yaml
 
+from .. import _yaml
 from ..errors import BackendError, ConfigError
 from ..types import Message
 from . import GenerateOptions
@@ -78,7 +79,7 @@ def load_script(path: str | Path) -> ScriptedBackend:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read scripted backend file {path}: {exc}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else _yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"scripted backend file {path} is not valid JSON/YAML: {exc}") from None
     cycle, capable, delay = False, False, 0.0

@@ -28,7 +28,7 @@ from importlib.resources import files
 from typing import Literal
 from collections.abc import Callable
 
-import yaml
+from .. import _yaml
 
 Kind = Literal["method", "diet", "approval", "diagnosis", "exclusivity", "human", "abandoning"]
 KINDS: tuple[Kind, ...] = ("method", "diet", "approval", "diagnosis", "exclusivity", "human", "abandoning")
@@ -158,7 +158,7 @@ def languages() -> list[str]:
 
 @cache
 def words(language: str) -> Words:
-    raw = yaml.safe_load(files("typingcure.evals").joinpath(f"leak_words/{language}.yaml").read_text("utf-8"))
+    raw = _yaml.safe_load(files("typingcure.evals").joinpath(f"leak_words/{language}.yaml").read_text("utf-8"))
     flat = _flatten(raw)
     rx = {key: _rx(values) for key, values in flat.items()}
     units = "|".join(flat.get("method.units", [])) or "mg"

@@ -17,8 +17,7 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-import yaml
-
+from .. import _yaml
 from ..backends import Backend, GenerateOptions
 from ..errors import TypingcureError
 from ..types import Message
@@ -26,7 +25,7 @@ from ..types import Message
 
 @lru_cache(maxsize=1)
 def rubric() -> dict[str, Any]:
-    return yaml.safe_load(files("typingcure.evals").joinpath("rubric.yaml").read_text("utf-8"))  # type: ignore[no-any-return]
+    return _yaml.safe_load(files("typingcure.evals").joinpath("rubric.yaml").read_text("utf-8"))  # type: ignore[no-any-return]
 
 
 def dimensions() -> list[str]:

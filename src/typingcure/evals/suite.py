@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .. import _yaml
 from ..errors import ConfigError
 from ..types import Profile
 
@@ -104,7 +105,7 @@ def load_suite(name_or_path: str) -> Suite:
     else:
         raise ConfigError(f"unknown suite {name_or_path!r} (built-in: {', '.join(suite_names())}, or a .yaml path)")
     try:
-        raw = yaml.safe_load(text)
+        raw = _yaml.safe_load(text)
         suite = Suite.model_validate(raw)
     except (yaml.YAMLError, ValidationError, ValueError) as exc:
         raise ConfigError(f"suite {name_or_path} is invalid: {str(exc)[:300]}") from None

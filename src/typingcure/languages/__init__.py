@@ -30,6 +30,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import _yaml
 from ..errors import ConfigError
 
 __all__ = [
@@ -204,7 +205,7 @@ def where(code: str, kind: str) -> str:
 
 def _read(resource: Traversable, place: str) -> Any:
     try:
-        return yaml.safe_load(resource.read_text("utf-8"))
+        return _yaml.safe_load(resource.read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{place}: not valid YAML ({exc})") from None
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .. import _yaml
 
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 FILLER = "That sounds like a lot to hold."
@@ -78,7 +78,7 @@ def _halves(text: str) -> tuple[str, str]:
 
 
 def load_attacks(path: Path) -> list[Attack]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     attacks = []
     for request in data["requests"]:
         for framing in data["framings"]:
@@ -98,7 +98,7 @@ def load_attacks(path: Path) -> list[Attack]:
 def known_gaps(path: Path, model: str) -> dict[str, str]:
     """Conversations the guards are known to let a leak through, with why, for a model kind
     (`bundled`: a model not known to be capable; `capable`: one whose words are used at moderate risk)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     return dict((data.get("known_gaps") or {}).get(model) or {})
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
-import yaml
-
+from .. import _yaml
 from ..types import RISK_LEVELS, TurnResult, level_rank
 from .assess import Assessor
 
@@ -47,7 +46,7 @@ def load_messages(folder: Path) -> list[Item]:
     items: list[Item] = []
     for path in sorted(folder.glob("*.yaml")):
         language = path.stem.split("_")[0]
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
+        for raw in _yaml.safe_load(path.read_text(encoding="utf-8")):
             categories = tuple(c for c in str(raw["c"]).split() if c != "-")
             items.append(Item(str(raw["x"]), raw.get("lang", language), raw["l"], categories,
                               tuple(str(raw.get("t", "")).split())))
@@ -66,7 +65,7 @@ def load_conversations(path: Path) -> list[Conversation]:
     paths = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     return [Conversation(str(c["id"]), c.get("lang", "en"), tuple(_turn(t) for t in c["turns"]), c["l"],
                          tuple(str(c.get("t", "")).split()))
-            for p in paths for c in yaml.safe_load(p.read_text(encoding="utf-8"))]
+            for p in paths for c in _yaml.safe_load(p.read_text(encoding="utf-8"))]
 
 
 def _ratio(hits: int, total: int) -> float | None:
@@ -167,7 +166,7 @@ class CrisisScenario:
 
 
 def load_crisis_scenarios(path: Path) -> list[CrisisScenario]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = _yaml.safe_load(path.read_text(encoding="utf-8"))
     return [CrisisScenario(str(s["id"]), s.get("country"), s.get("lang", "en"), tuple(s["turns"]),
                            s["expect"]["level"], tuple(s["expect"]["text"]), s.get("at")) for s in raw]
 
@@ -219,7 +218,7 @@ class GuardItem:
 
 def load_guard_outputs(path: Path) -> list[GuardItem]:
     items = []
-    for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
+    for raw in _yaml.safe_load(path.read_text(encoding="utf-8")):
         ctx = raw.get("c") or {}
         items.append(GuardItem(str(raw["g"]), str(raw["x"]), ctx.get("risk", "none"), bool(ctx.get("ed")),
                                bool(ctx.get("tired")), bool(ctx.get("mania")), bool(ctx.get("psychosis")),

@@ -18,9 +18,9 @@ from functools import lru_cache
 from importlib.resources import files
 from collections.abc import Iterable, Mapping, Sequence
 
-import yaml
 from pydantic import ValidationError
 
+from .. import _yaml
 from ..errors import ConfigError
 from ..types import Resource
 
@@ -30,7 +30,7 @@ _LINE_TYPES = ("crisis_line", "text_line", "mental_health_line")
 
 @lru_cache(maxsize=1)
 def all_resources() -> dict[str, tuple[Resource, ...]]:
-    raw = yaml.safe_load(files("typingcure.safety").joinpath("data/crisis_lines.yaml").read_text("utf-8"))
+    raw = _yaml.safe_load(files("typingcure.safety").joinpath("data/crisis_lines.yaml").read_text("utf-8"))
     if not isinstance(raw, dict):
         raise ConfigError("crisis_lines.yaml must map country codes to lists of services")
     table: dict[str, tuple[Resource, ...]] = {}

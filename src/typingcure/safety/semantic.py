@@ -18,8 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import _yaml
 from ..errors import ConfigError
 from ..types import RiskCategory, RiskLevel, level_rank
 
@@ -39,7 +38,7 @@ class SemanticHit:
 
 @lru_cache(maxsize=1)
 def load_exemplars() -> tuple[tuple[Exemplar, ...], tuple[str, ...]]:
-    raw = yaml.safe_load(files("typingcure.safety").joinpath("data/exemplars.yaml").read_text("utf-8"))
+    raw = _yaml.safe_load(files("typingcure.safety").joinpath("data/exemplars.yaml").read_text("utf-8"))
     try:
         risk = tuple(Exemplar(e["text"], e["category"], e["level"]) for e in raw["risk"])
         safe = tuple(str(t) for t in raw["safe"])
