@@ -211,3 +211,56 @@ def test_sentence_helpers_match_their_plain_definitions(text: str) -> None:
             rights = [i for i in (text.find(c, end) for c in ".!?\n。！？") if i != -1]
             assert _sentence_around(text, start, end) == text[left + 1:min(rights) if rights else len(text)]
 
+
+
+@pytest.fixture
+def literal_table(tmp_path, monkeypatch) -> Iterator:
+    """A fresh literal table in a cache folder of the test's own."""
+    from typingcure.safety import literal_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    literal_cache.forget()
+    yield literal_cache
+    literal_cache.forget()
+
+
+def test_the_literal_table_is_kept_between_runs_and_holds_only_patterns(literal_table) -> None:
+    import json
+
+    from typingcure.safety.assess import Rx, required_literals
+
+    first = Rx(r"\bwant(?:ed)? to (?:die|disappear)\b")
+    assert first.needs == required_literals(first.pattern) and first._regex is not None  # compiled: checked
+    literal_table.save()
+    stored = json.loads(literal_table.path().read_bytes())
+    assert list(stored) == [first.pattern] and oct(literal_table.path().parent.stat().st_mode)[-3:] == "700"
+    literal_table.forget()
+    again = Rx(first.pattern)
+    assert again.needs == first.needs and again._regex is None  # from the table: not even compiled yet
+    assert again.search("I WANTED TO DISAPPEAR") and not again.search("nothing to see")
+
+
+def test_a_broken_or_edited_literal_table_is_worked_out_again(literal_table) -> None:
+    import json
+
+    from typingcure.safety.assess import Rx, required_literals
+
+    pattern = r"\bkill (?:my|him)self\b"
+    for broken in (b"\x00\xff not json", b"[1, 2]", json.dumps({pattern: [[]]}).encode(),
+                   json.dumps({pattern: [["zzqx"]]}).encode(),        # a literal the pattern does not hold
+                   json.dumps({pattern: [["kill"], [7]]}).encode()):
+        literal_table.path().parent.mkdir(parents=True, exist_ok=True)
+        literal_table.path().write_bytes(broken)
+        literal_table.forget()
+        rx = Rx(pattern)
+        assert rx.needs == required_literals(pattern), broken
+        assert rx.search("I could kill myself")
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_only_speed(literal_table, tmp_path) -> None:
+    from typingcure.safety.assess import Rx
+
+    (tmp_path / "typingcure").write_text("a file where the folder would be")
+    rx = Rx(r"\bno way out\b")
+    literal_table.save()  # no error
+    assert rx.search("there is NO WAY OUT")

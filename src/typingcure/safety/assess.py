@@ -33,6 +33,7 @@ from ..culture.language import detect as detect_language
 from ..errors import ConfigError
 from ..registry import register
 from ..types import RISK_CATEGORIES, RISK_LEVELS, Evidence, RiskAssessment, RiskCategory, RiskLevel, level_rank
+from . import literal_cache
 
 if TYPE_CHECKING:
     from .classifier import RiskClassifier
@@ -113,15 +114,30 @@ class Rx:
     set, worked out from the pattern). Most lexicon entries cannot match most texts, and a
     substring test is far cheaper than running the regex, so a long post is assessed quickly."""
 
-    __slots__ = ("needs", "pattern", "regex")
+    __slots__ = ("_regex", "needs", "pattern")
 
     def __init__(self, source: str, where: str = "") -> None:
-        try:
-            self.regex = re.compile(source, re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(f"lexicon {where}: invalid regex ({exc})") from exc
         self.pattern = source
-        self.needs = required_literals(source)
+        self._regex: re.Pattern[str] | None = None
+        needs = literal_cache.known(source)
+        if needs is None:  # not seen on this machine: check it compiles, then work out its literals
+            try:
+                self._regex = re.compile(source, re.IGNORECASE)
+            except re.error as exc:
+                raise ConfigError(f"{where}: invalid regex ({exc})") from exc
+            needs = required_literals(source)
+            literal_cache.remember(source, needs)
+        self.needs = needs
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """Compiled the first time a text holds the literals (a pattern from the table compiled before)."""
+        if self._regex is None:
+            try:
+                self._regex = re.compile(self.pattern, re.IGNORECASE)
+            except re.error as exc:  # only a pattern the table knew and that was edited since
+                raise ConfigError(f"invalid regex {self.pattern[:40]!r} ({exc})") from exc
+        return self._regex
 
     def may_match(self, text: str) -> bool:
         holds = _seen(text).holds
@@ -249,7 +265,7 @@ def _pattern(raw: dict, where: str) -> Pattern:  # type: ignore[type-arg]
         sources = [raw["regex"]] if "regex" in raw else [str(alt) for alt in raw["any"]]
         pattern = Pattern(
             id=raw["id"], category=raw["category"], level=raw["level"],
-            alternatives=tuple(Rx(src, f"{where} {raw['id']}") for src in sources),
+            alternatives=tuple(Rx(src, f"lexicon {where} {raw['id']}") for src in sources),
             about=raw.get("about", "self"), method_seeking=bool(raw.get("method_seeking", False)),
             subject_check=raw.get("subject") == "check",
         )
@@ -273,8 +289,10 @@ def load_lexicon(language: str) -> Lexicon:
     unknown = set(raw) - {"language", "patterns", *MARKERS}
     if unknown:
         raise ConfigError(f"lexicon {where}: unknown keys {sorted(unknown)}")
-    markers = {key: tuple(Rx(r, f"{where} {key}") for r in raw.get(key) or []) for key in MARKERS}
-    return Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), markers=Markers(**markers))
+    markers = {key: tuple(Rx(r, f"lexicon {where} {key}") for r in raw.get(key) or []) for key in MARKERS}
+    lexicon = Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), markers=Markers(**markers))
+    literal_cache.save()
+    return lexicon
 
 
 def available_lexicons() -> list[str]:

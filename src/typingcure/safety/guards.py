@@ -35,24 +35,25 @@ from importlib.resources import files
 from typing import Any
 from collections.abc import Iterable
 
-import yaml
-
+from .. import _yaml
 from .. import languages
 from ..errors import ConfigError
 from ..registry import register
 from ..culture.language import common_words, script_letters
 from ..types import CheckResult, at_least
+from . import literal_cache
+from .assess import Rx
 from .check import CheckContext, views
 from .resources import all_resources, digits_in, known_numbers
 
-Patterns = tuple[re.Pattern[str], ...]
+Patterns = tuple[Rx, ...]  # regexes with a literal pre-check, compiled when first needed
 
 
 @languages.cached
 def patterns() -> dict[str, Any]:
     """The shared patterns (`data/guards/patterns.yaml`), then each language folder's `guards.yaml`
     added to the end of the lists it names (design/architecture.md, "A language is one folder")."""
-    raw = yaml.safe_load(files("typingcure.safety").joinpath("data/guards/patterns.yaml").read_text("utf-8"))
+    raw = _yaml.safe_load(files("typingcure.safety").joinpath("data/guards/patterns.yaml").read_text("utf-8"))
     words: dict[str, str] = {}
     for name, alternatives in raw.pop("words", {}).items():  # a word list may use the lists above it
         words[name] = "(?:" + _WORD.sub(lambda m: words[m.group(1)], " ".join(str(alternatives).split())) + ")"
@@ -63,13 +64,13 @@ def patterns() -> dict[str, Any]:
         if isinstance(node, dict):
             return {k: compile_all(v, f"{where}.{k}") for k, v in node.items()}
         try:
-            return tuple(re.compile(_WORD.sub(lambda m: words[m.group(1)], str(p)), re.IGNORECASE) for p in node)
+            return tuple(Rx(_WORD.sub(lambda m: words[m.group(1)], str(p)), f"guards/patterns.yaml {where}") for p in node)
         except KeyError as exc:
             raise ConfigError(f"guards/patterns.yaml {where}: no word list {exc} in `words`") from exc
-        except re.error as exc:
-            raise ConfigError(f"guards/patterns.yaml {where}: invalid regex ({exc})") from exc
 
-    return compile_all(raw, "patterns")  # type: ignore[no-any-return]
+    compiled = compile_all(raw, "patterns")
+    literal_cache.save()
+    return compiled  # type: ignore[no-any-return]
 
 
 # `{{qty}}` in a pattern stands for the `words` list of that name (a number, a means…), so one
