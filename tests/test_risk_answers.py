@@ -9,6 +9,7 @@ check, and benchmarks/risk.py gives the figures on sources it was not trained on
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -178,22 +179,251 @@ def test_the_floor_on_real_posts() -> None:
     assert recall >= 0.9 and fpr <= 0.05, (recall, fpr)
 
 
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node] if len(node) >= 3 else []
+    if isinstance(node, dict):
+        return [t for v in node.values() for t in _strings(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _strings(v)]
+    return []
+
+
+_SEP = "\n\x00\n"
+
+
+def _anchors(pattern: str) -> str:
+    """How the pattern is anchored: "text" to a text's start or end (`\\A`, `\\Z`), "line" by `^`
+    or `$` (searched joined with MULTILINE, which finds a superset), or "" not at all."""
+    if re.search(r"(?<!\\)(?:\\\\)*\\[AZz]", pattern):
+        return "text"
+    bare = re.sub(r"\\.", "", pattern).replace("[^", "[")
+    return "line" if "^" in bare or "$" in bare else ""
+
+
+def _matching(regex: re.Pattern[str], texts: list[str]) -> list[str]:
+    """The texts a regex finds something in: one search of them joined, then halves of what hit,
+    so a rule that matches nothing costs one call (a match across the separator costs a split).
+    Joining can hide a match only through a lookaround that reads across the separator (newline,
+    NUL, newline), which no rule here needs."""
+    if not texts or not regex.search(_SEP.join(texts)):
+        return []
+    if len(texts) == 1:
+        return texts
+    middle = len(texts) // 2
+    return _matching(regex, texts[:middle]) + _matching(regex, texts[middle:])
+
+
+def _skipped_matches(rules: list, texts: list[str]) -> list[tuple[str, str]]:
+    """(pattern, text) where the regex matches but the literal pre-check would have skipped it.
+
+    Exact: for each literal, the texts holding it are found once in one folded corpus; the texts a
+    rule's pre-check skips are searched joined (`_matching`), one by one if the rule is anchored to
+    a text's start or end."""
+    import bisect
+
+    from typingcure.safety.assess import fold
+
+    folded = [fold(t) for t in texts]
+    corpus, starts, at = _SEP.join(folded), [], 0
+    for t in folded:
+        starts.append(at)
+        at += len(t) + len(_SEP)
+    holding: dict[str, frozenset[int]] = {}
+
+    def holders(literal: str) -> frozenset[int]:
+        if literal not in holding:
+            found, i = set(), corpus.find(literal)
+            while i != -1:
+                found.add(bisect.bisect_right(starts, i) - 1)
+                i = corpus.find(literal, i + 1)
+            holding[literal] = frozenset(found)
+        return holding[literal]
+
+    everyone = frozenset(range(len(texts)))
+    bad = []
+    for rx in rules:
+        allowed = everyone
+        for group in rx.needs:
+            allowed = allowed & frozenset().union(*(holders(x) for x in group))
+        skipped = [texts[i] for i in sorted(everyone - allowed)]
+        anchors = _anchors(rx.pattern)
+        if anchors == "text":
+            found = skipped
+        else:
+            found = _matching(re.compile(rx.pattern, re.IGNORECASE | re.MULTILINE) if anchors else rx.regex, skipped)
+        bad += [(rx.pattern, t) for t in found if rx.regex.search(t)]
+    return bad
+
+
+def _examples(pattern: str, cap: int = 60) -> list[str]:
+    """Texts built to match `pattern`, each taking other branches of its alternations (the k-th
+    example takes branch k of each, modulo its size) and other repeat counts; in several cases
+    and with words around. Some fail to match (a lookaround or a word boundary the builder does
+    not honour): the caller keeps those the regex finds."""
+    from re import _constants as sc, _parser as sp  # type: ignore[attr-defined]
+
+    digits, word, space = "7", "a", " "
+    categories = {sc.CATEGORY_DIGIT: digits, sc.CATEGORY_NOT_DIGIT: word, sc.CATEGORY_WORD: word,
+                  sc.CATEGORY_NOT_WORD: space, sc.CATEGORY_SPACE: space, sc.CATEGORY_NOT_SPACE: word}
+
+    def member(items: list, k: int) -> str:
+        if items and items[0][0] is sc.NEGATE:
+            for c in " xa7.,'é":
+                if not _in(items[1:], c):
+                    return c
+            return "\u2603"
+        op, av = items[k % len(items)]
+        if op is sc.LITERAL:
+            return chr(av)
+        if op is sc.RANGE:
+            return chr(av[0] + k % (av[1] - av[0] + 1))
+        return categories.get(av, word)
+
+    def _in(items: list, c: str) -> bool:
+        for op, av in items:
+            if (op is sc.LITERAL and chr(av) == c) or (op is sc.RANGE and av[0] <= ord(c) <= av[1]):
+                return True
+            if op is sc.CATEGORY and re.fullmatch({sc.CATEGORY_DIGIT: r"\d", sc.CATEGORY_NOT_DIGIT: r"\D",
+                    sc.CATEGORY_WORD: r"\w", sc.CATEGORY_NOT_WORD: r"\W", sc.CATEGORY_SPACE: r"\s",
+                    sc.CATEGORY_NOT_SPACE: r"\S"}[av], c):
+                return True
+        return False
+
+    def build(items: list, k: int, groups: dict[int, str], salt: list[int]) -> str:
+        out = []
+        for i, (op, av) in enumerate(items):
+            salt[0] += 1
+            turn = k + salt[0]
+            if op is sc.LITERAL:
+                out.append(chr(av))
+            elif op is sc.NOT_LITERAL:
+                out.append(" " if chr(av) != " " else "x")
+            elif op is sc.ANY:
+                out.append(" ")
+            elif (op is sc.AT and av is sc.AT_BOUNDARY and out and re.match(r"\w", out[-1][-1:])
+                  and not (i + 1 < len(items) and items[i + 1][0] is sc.LITERAL and not chr(items[i + 1][1]).isalnum())):
+                out.append(" ")  # a word ends here: keep it apart from what follows
+            elif op is sc.IN:
+                out.append(member(av, turn))
+            elif op is sc.BRANCH:
+                out.append(build(av[1][k % len(av[1])], k, groups, salt))
+            elif op is sc.SUBPATTERN:
+                text = build(av[-1], k, groups, salt)
+                if av[0]:
+                    groups[av[0]] = text
+                out.append(text)
+            elif op in (sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT)):
+                low, high = av[0], min(av[1], av[0] + 2)
+                times = low + turn % (high - low + 1)
+                out.append("".join(build(av[2], k + i, groups, salt) for i in range(times)))
+            elif op is sc.GROUPREF:
+                out.append(groups.get(av, ""))
+            elif op is sc.GROUPREF_EXISTS:
+                out.append(build(av[1] if av[0] in groups or av[2] is None else av[2], k, groups, salt))
+            # other AT (anchors), ASSERT, ASSERT_NOT: nothing to write
+        return "".join(out)
+
+    parsed = sp.parse(pattern)
+
+    def widest(items: list) -> int:
+        most = 1
+        for op, av in items:
+            if op is sc.BRANCH:
+                most = max(most, len(av[1]), *(widest(b) for b in av[1]))
+            elif op is sc.SUBPATTERN:
+                most = max(most, widest(av[-1]))
+            elif op in (sc.MAX_REPEAT, sc.MIN_REPEAT):
+                most = max(most, widest(av[2]))
+        return most
+
+    count = min(cap, max(8, widest(list(parsed))))
+    texts = []
+    for k in range(count):
+        body = build(list(parsed), k, {}, [0])
+        texts.append((body, body.upper(), "so, " + body + " ok", body.title())[k % 4])
+    return texts
+
+
+def _all_rules() -> list:
+    from typingcure.safety.assess import available_lexicons, load_lexicon
+    from typingcure.safety.guards import patterns
+
+    def guard_rules(node: object) -> list:
+        return [r for v in node.values() for r in guard_rules(v)] if isinstance(node, dict) else list(node)  # type: ignore[attr-defined]
+
+    rules = guard_rules(patterns())
+    for language in available_lexicons():
+        lexicon = load_lexicon(language)
+        rules += [alt for p in lexicon.patterns for alt in p.alternatives]
+        rules += [rx for key in ("negations", "idioms", "past", "frames", "reassurance") for rx in getattr(lexicon.markers, key)]
+    return rules
+
+
+def test_the_literal_pre_check_passes_every_branch_of_every_rule() -> None:
+    """For each lexicon and guard regex, texts built to take each branch of its alternations: every
+    one the regex matches passes the pre-check. And the check has teeth: with one literal dropped
+    from a rule's set of alternatives, the texts built for it find the gap."""
+    from typingcure.safety.assess import Rx
+
+    rules = _all_rules()
+    built = {rx.pattern: [t for t in _examples(rx.pattern) if rx.regex.search(t)] for rx in rules}
+    assert len(rules) > 4500 and sum(bool(t) for t in built.values()) > 0.98 * len(rules)
+    assert [(rx.pattern, t) for rx in rules for t in built[rx.pattern] if rx.search(t) is None] == []
+    caught = tried = 0
+    for rx in rules[::7]:
+        group = next((g for g in rx.needs if len(g) > 1), None)
+        if group is None:
+            continue
+        drop = min(group)
+        if any(other != drop and other in drop for other in group):
+            continue  # a text holding it holds the other too: dropping it changes nothing
+        weak = Rx.__new__(Rx)
+        weak.pattern, weak._regex = rx.pattern, rx.regex
+        weak.needs = tuple(g - {drop} if g is group else g for g in rx.needs)
+        tried += 1
+        caught += any(weak.search(t) is None for t in built[rx.pattern])
+    assert tried > 300 and caught > 0.9 * tried, (caught, tried)
+
+
 def test_the_literal_pre_check_never_skips_a_real_match() -> None:
-    from typingcure.safety.assess import available_lexicons, load_lexicon, required_literals
+    """On real and written texts (where case folding and odd letters live), no text a regex's
+    literal pre-check skips is one it matches: each lexicon's rules on the messages in its language
+    and on upper-cased messages of every language, the guard rules on
+    the leak cases and the first of the guard cases."""
+    import yaml
+
+    from typingcure.safety.assess import Rx, available_lexicons, load_lexicon, required_literals
+    from typingcure.safety.guards import patterns
     from typingcure.safety.measure import load_messages
 
     assert required_literals(r"\b(want|wanna) to (die|kill myself)\b")
     assert required_literals(r"[a-z]+") == ()
-    texts = [i.text for i in load_messages(ROOT / "tests" / "data" / "risk" / "messages")]
-    texts += ["İSTANBUL'DA ÖLMEK İSTİYORUM", "I WANT TO DIE", "ſo tired", "KILL MYSELF"]
+    items = load_messages(ROOT / "tests" / "data" / "risk" / "messages")
+    shouted = [i.text.upper() for i in items[::11]]
+    shouted += ["İSTANBUL'DA ÖLMEK İSTİYORUM", "I WANT TO DIE", "ſo tired", "KILL MYSELF"]
     for language in available_lexicons():
         lexicon = load_lexicon(language)
         rules = [alt for p in lexicon.patterns for alt in p.alternatives]
         rules += [rx for key in ("negations", "idioms", "past", "frames", "reassurance") for rx in getattr(lexicon.markers, key)]
-        for rx in rules:
-            for text in texts:
-                assert (rx.regex.search(text) is None) == (rx.search(text) is None), (language, rx.pattern, text)
+        assert _skipped_matches(rules, [i.text for i in items if i.language == language] + shouted) == [], language
 
+    def guard_rules(node: object) -> list:
+        return [r for v in node.values() for r in guard_rules(v)] if isinstance(node, dict) else list(node)  # type: ignore[attr-defined]
+
+    cases = [t for folder in ("leaks", "guards") for path in sorted((ROOT / "tests" / "data" / folder).glob("*.yaml"))
+             for t in _strings(yaml.safe_load(path.read_text("utf-8")))]
+    cases = list(dict.fromkeys(cases))
+    assert len(items) > 3000 and len(cases) > 2000
+    assert _skipped_matches(guard_rules(patterns()), cases[:1500]) == []
+    # ... and the search has teeth: a rule whose literals are wrong is caught, joined or anchored.
+    wrong = Rx(r"\bwant to die\b")
+    wrong.needs = (frozenset({"zzqx"}),)
+    assert _skipped_matches([wrong], shouted)
+    anchored = Rx(r"^i want to die")
+    anchored.needs = (frozenset({"zzqx"}),)
+    assert [_anchors(p) for p in (anchored.pattern, r"[^.]{0,9} die\$", r"\Ado", r"a\\Z")] == ["line", "", "text", ""]
+    assert _skipped_matches([anchored], ["I want to die", "nothing here"]) == [(anchored.pattern, "I want to die")]
 
 
 def test_a_learned_layer_that_fails_leaves_the_lexicons_and_says_so() -> None:
