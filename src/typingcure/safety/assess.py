@@ -21,6 +21,7 @@ the answer (yes raises, a clear no clears a false alarm, an unclear answer keeps
 from __future__ import annotations
 
 import bisect
+import itertools
 import dataclasses
 import re
 from dataclasses import dataclass, field
@@ -59,24 +60,58 @@ def fold(text: str) -> str:
     return text.lower().replace("i\u0307", "i").replace("ı", "i").replace("ſ", "s").replace("\u212a", "k")
 
 
+class _Literals:
+    """Every literal any `Rx` needs, indexed by its first three letters (or fewer, for a shorter
+    one), so the literals a text holds are found from the text's own letter triples at once rather
+    than by asking of each rule in turn. `version` grows with each literal added."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, set[str]] = {}
+        self.sizes: set[int] = set()
+        self.version = 0
+
+    def add(self, needs: tuple[frozenset[str], ...]) -> None:
+        for group in needs:
+            for literal in group:
+                key = literal[:3]
+                known = self.by_key.setdefault(key, set())
+                if literal not in known:
+                    known.add(literal)
+                    self.sizes.add(len(key))
+                    self.version += 1
+
+    def held_by(self, folded: str) -> frozenset[str]:
+        by_key, found = self.by_key, []
+        for size in self.sizes:
+            grams = {folded[i:i + size] for i in range(len(folded) - size + 1)}
+            for key in [g for g in grams if g in by_key]:
+                found += [literal for literal in by_key[key] if len(literal) == size or literal in folded]
+        return frozenset(found)
+
+
+_LITERALS = _Literals()
+
+
 class _Seen:
     """What was worked out about a text read lately (its folded form, which literals it holds, where
     its sentences end): every pattern of every lexicon asks the same questions of the same text."""
 
-    __slots__ = ("_spans", "ends", "folded", "literals", "text")
+    __slots__ = ("_held", "_spans", "_version", "ends", "folded", "text")
     kept: ClassVar[dict[int, _Seen]] = {}  # by id; each keeps its text, so an id cannot be reused while kept
 
     def __init__(self, text: str) -> None:
         self.text, self.folded = text, fold(text)
-        self.literals: dict[str, bool] = {}
         self.ends: dict[str, list[int]] = {}
         self._spans: list[tuple[int, int]] | None = None
+        self._held: frozenset[str] = frozenset()
+        self._version = -1
 
-    def holds(self, literal: str) -> bool:
-        found = self.literals.get(literal)
-        if found is None:
-            found = self.literals[literal] = literal in self.folded
-        return found
+    @property
+    def held(self) -> frozenset[str]:
+        """The known literals this text holds (worked out again if a literal was added since)."""
+        if self._version != _LITERALS.version:
+            self._held, self._version = _LITERALS.held_by(self.folded), _LITERALS.version
+        return self._held
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -114,7 +149,7 @@ class Rx:
     set, worked out from the pattern). Most lexicon entries cannot match most texts, and a
     substring test is far cheaper than running the regex, so a long post is assessed quickly."""
 
-    __slots__ = ("_regex", "needs", "pattern")
+    __slots__ = ("_needs", "_regex", "pattern")
 
     def __init__(self, source: str, where: str = "") -> None:
         self.pattern = source
@@ -130,6 +165,15 @@ class Rx:
         self.needs = needs
 
     @property
+    def needs(self) -> tuple[frozenset[str], ...]:
+        return self._needs
+
+    @needs.setter
+    def needs(self, needs: tuple[frozenset[str], ...]) -> None:
+        _LITERALS.add(needs)
+        self._needs = needs
+
+    @property
     def regex(self) -> re.Pattern[str]:
         """Compiled the first time a text holds the literals (a pattern from the table compiled before)."""
         if self._regex is None:
@@ -139,15 +183,52 @@ class Rx:
                 raise ConfigError(f"invalid regex {self.pattern[:40]!r} ({exc})") from exc
         return self._regex
 
-    def may_match(self, text: str) -> bool:
-        holds = _seen(text).holds
-        return all(any(holds(literal) for literal in group) for group in self.needs)
+    def may_match(self, text: str, held: frozenset[str] | None = None) -> bool:
+        """Whether the text holds the literals (`held`: the text's, when the caller has them)."""
+        held = _seen(text).held if held is None else held
+        return all(not held.isdisjoint(group) for group in self._needs)
 
     def search(self, text: str) -> re.Match[str] | None:
         return self.regex.search(text) if self.may_match(text) else None
 
     def finditer(self, text: str) -> Any:
         return self.regex.finditer(text) if self.may_match(text) else iter(())
+
+
+_INDEXES: dict[int, tuple[Sequence[Rx], dict[str, list[int]], list[int]]] = {}
+
+
+def _candidates(rules: Sequence[Rx], text: str, held: frozenset[str]) -> list[int]:
+    """Where in `rules` (a tuple kept by its owner) the rules stand whose literals `text` holds, in
+    order. The rules are indexed once by their most selective literals, so a text is checked
+    against the few rules its literals point to rather than against every rule in turn."""
+    entry = _INDEXES.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        by_literal: dict[str, list[int]] = {}
+        always = []
+        for i, rx in enumerate(rules):
+            if rx.needs:
+                for literal in rx.needs[0]:
+                    by_literal.setdefault(literal, []).append(i)
+            else:
+                always.append(i)
+        if len(_INDEXES) > 512:
+            _INDEXES.clear()
+        entry = _INDEXES[id(rules)] = (rules, by_literal, always)
+    by_literal, found = entry[1], set(entry[2])
+    if len(held) < len(by_literal):
+        for literal in held:
+            found.update(by_literal.get(literal, ()))
+    else:
+        for literal, where in by_literal.items():
+            if literal in held:
+                found.update(where)
+    return [i for i in sorted(found) if rules[i].may_match(text, held)]
+
+
+def might(rules: Sequence[Rx], text: str) -> list[Rx]:
+    """The rules, in order, that may match `text` (its literal pre-check passes): run only these."""
+    return [rules[i] for i in _candidates(rules, text, _seen(text).held)]
 
 
 @dataclass(frozen=True)
@@ -160,9 +241,11 @@ class Pattern:
     method_seeking: bool = False
     subject_check: bool = False
 
-    def finditer(self, text: str) -> Any:
+    def finditer(self, text: str, held: frozenset[str] | None = None) -> Any:
+        held = _seen(text).held if held is None else held
         for alternative in self.alternatives:
-            yield from alternative.finditer(text)
+            if alternative.may_match(text, held):
+                yield from alternative.regex.finditer(text)
 
 
 def required_literals(regex: str, keep: int = 3) -> tuple[frozenset[str], ...]:
@@ -247,6 +330,13 @@ class Lexicon:
     language: str
     patterns: tuple[Pattern, ...]
     markers: Markers
+    alternatives: tuple[Rx, ...] = field(init=False, repr=False)  # every pattern's, in order
+    owners: tuple[int, ...] = field(init=False, repr=False)  # the pattern each alternative is of
+
+    def __post_init__(self) -> None:
+        pairs = [(alt, i) for i, p in enumerate(self.patterns) for alt in p.alternatives]
+        object.__setattr__(self, "alternatives", tuple(a for a, _ in pairs))
+        object.__setattr__(self, "owners", tuple(i for _, i in pairs))
 
 
 @dataclass(frozen=True)
@@ -325,8 +415,8 @@ def _sentence_before(text: str, start: int) -> str:
 
 def _subject_is_other(before: str, markers: Markers) -> bool:
     """True when the last subject before a match is someone else ("my brother says he wants to…")."""
-    last_other = max((m.end() for r in markers.others for m in r.finditer(before)), default=-1)
-    last_self = max((m.end() for r in markers.selves for m in r.finditer(before)), default=-1)
+    last_other = max((m.end() for r in might(markers.others, before) for m in r.regex.finditer(before)), default=-1)
+    last_self = max((m.end() for r in might(markers.selves, before) for m in r.regex.finditer(before)), default=-1)
     return last_other > last_self
 
 
@@ -362,8 +452,8 @@ def _marked_spans(text: str, patterns: Sequence[Rx], reach: int = 0) -> tuple[tu
     sentences = _seen(text).spans
     stops = [e for _, e in sentences]
     marked: list[tuple[int, int]] = []
-    for pattern in patterns:
-        for m in pattern.finditer(text):
+    for pattern in might(patterns, text):
+        for m in pattern.regex.finditer(text):
             # The first sentence that holds the match's start, or that the match runs into.
             k = bisect.bisect_right(stops, m.start())
             if k < len(sentences) and (sentences[k][0] <= m.start() or m.end() > sentences[k][0]):
@@ -386,7 +476,7 @@ class Context:
 
     @classmethod
     def of(cls, text: str, markers: Markers) -> Context:
-        spans = tuple(m.span() for r in markers.idioms for m in r.finditer(text))
+        spans = tuple(m.span() for r in might(markers.idioms, text) for m in r.regex.finditer(text))
         return cls(markers, spans, _marked_spans(text, markers.frames, reach=1))
 
     def framed(self, start: int) -> bool:
@@ -398,13 +488,15 @@ def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hi
     context = context or Context.of(text, lexicon.markers)
     lexicon_markers, idiom_spans = context.markers, context.idiom_spans
     hits: list[Hit] = []
-    for pattern in lexicon.patterns:
-        for m in pattern.finditer(text):
+    candidates = _candidates(lexicon.alternatives, text, _seen(text).held)
+    for k, group in itertools.groupby(candidates, key=lexicon.owners.__getitem__):
+        pattern = lexicon.patterns[k]
+        for m in (m for i in group for m in lexicon.alternatives[i].regex.finditer(text)):
             start, end = m.span()
             if any(s < end and start < e for s, e in idiom_spans):
                 continue
             before = re.split(r"[.!?;\n。！？,，]", text[max(0, start - NEGATION_WINDOW):start])[-1]
-            if any(n.search(before) for n in lexicon_markers.negations):
+            if any(n.regex.search(before) for n in might(lexicon_markers.negations, before)):
                 context.denied.append((start, end))  # "I'm not having thoughts of ending my life"
                 continue
             level, why = pattern.level, f"matched {pattern.id}"
@@ -413,7 +505,7 @@ def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hi
                 about, why = "someone_else", f"matched {pattern.id}, about someone else"
                 level = min(level, "moderate", key=level_rank)
             sentence = _sentence_around(text, start, end)
-            if level_rank(level) > level_rank("low") and any(p.search(sentence) for p in lexicon_markers.past):
+            if level_rank(level) > level_rank("low") and any(p.regex.search(sentence) for p in might(lexicon_markers.past, sentence)):
                 level, why = "low", f"matched {pattern.id}, in the distant past"
             elif context.framed(start) and level_rank(level) > level_rank("low"):
                 floor: RiskLevel = "moderate" if pattern.method_seeking else "low"
@@ -470,7 +562,7 @@ class LexiconAssessor:
         return hits, context
 
     def _markers_uncached(self, key: str, text: str) -> bool:
-        return any(p.search(text) for p in getattr(self.markers, key))
+        return any(p.regex.search(text) for p in might(getattr(self.markers, key), text))
 
     def message_hits(self, text: str) -> list[Hit]:
         """What the layers find in one message, before conversation rules."""

@@ -42,7 +42,7 @@ from ..registry import register
 from ..culture.language import common_words, script_letters
 from ..types import CheckResult, at_least
 from . import literal_cache
-from .assess import Rx
+from .assess import Rx, might
 from .check import CheckContext, views
 from .resources import all_resources, digits_in, known_numbers
 
@@ -97,8 +97,8 @@ def _add(shared: dict[str, Any], extra: dict[str, Any], where: str, path: str = 
 
 def first_match(rules: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
     for text in texts:
-        for rule in rules:
-            match = rule.search(text)
+        for rule in might(rules, text):
+            match = rule.regex.search(text)
             if match:
                 return match
     return None
