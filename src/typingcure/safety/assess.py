@@ -61,31 +61,44 @@ def fold(text: str) -> str:
 
 
 class _Literals:
-    """Every literal any `Rx` needs, indexed by its first three letters (or fewer, for a shorter
-    one), so the literals a text holds are found from the text's own letter triples at once rather
-    than by asking of each rule in turn. `version` grows with each literal added."""
+    """Every literal any `Rx` needs, indexed so that the literals a text holds are found in one walk
+    along it (rather than by asking of each rule in turn): at each place, the literals of one or two
+    letters that stand there, then those beginning with the three letters there (the longer ones
+    by their first six). `version` grows with each literal added."""
 
     def __init__(self) -> None:
-        self.by_key: dict[str, set[str]] = {}
-        self.sizes: set[int] = set()
+        self.tiny: set[str] = set()
+        self.by_three: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
+        self.known: set[str] = set()
         self.version = 0
 
     def add(self, needs: tuple[frozenset[str], ...]) -> None:
         for group in needs:
-            for literal in group:
-                key = literal[:3]
-                known = self.by_key.setdefault(key, set())
-                if literal not in known:
-                    known.add(literal)
-                    self.sizes.add(len(key))
-                    self.version += 1
+            for literal in group - self.known:
+                self.known.add(literal)
+                self.version += 1
+                if len(literal) < 3:
+                    self.tiny.add(literal)
+                    continue
+                short, by_six = self.by_three.setdefault(literal[:3], ([], {}))
+                if len(literal) < 6:
+                    short.append(literal)
+                else:
+                    by_six.setdefault(literal[:6], []).append(literal)
 
     def held_by(self, folded: str) -> frozenset[str]:
-        by_key, found = self.by_key, []
-        for size in self.sizes:
-            grams = {folded[i:i + size] for i in range(len(folded) - size + 1)}
-            for key in [g for g in grams if g in by_key]:
-                found += [literal for literal in by_key[key] if len(literal) == size or literal in folded]
+        found: set[str] = set()
+        tiny, at = self.tiny, self.by_three.get
+        for i in range(len(folded)):
+            if tiny:
+                found.update(t for t in (folded[i], folded[i:i + 2]) if t in tiny)
+            entry = at(folded[i:i + 3])
+            if entry is None:
+                continue
+            short, by_six = entry
+            found.update(literal for literal in short if folded.startswith(literal, i))
+            if by_six:
+                found.update(literal for literal in by_six.get(folded[i:i + 6], ()) if folded.startswith(literal, i))
         return frozenset(found)
 
 
@@ -97,7 +110,7 @@ class _Seen:
     its sentences end): every pattern of every lexicon asks the same questions of the same text."""
 
     __slots__ = ("_held", "_spans", "_version", "ends", "folded", "text")
-    kept: ClassVar[dict[int, _Seen]] = {}  # by id; each keeps its text, so an id cannot be reused while kept
+    kept: ClassVar[dict[str, _Seen]] = {}  # by text, least recently asked about first
 
     def __init__(self, text: str) -> None:
         self.text, self.folded = text, fold(text)
@@ -121,13 +134,15 @@ class _Seen:
 
 
 def _seen(text: str) -> _Seen:
+    """What is known of `text`, by its value: the same sentence cut out of a post again (a new
+    string each time) is not read again."""
     kept = _Seen.kept
-    seen = kept.pop(id(text), None)
-    if seen is None or seen.text is not text:
+    seen = kept.pop(text, None)
+    if seen is None:
         seen = _Seen(text)
-        if len(kept) >= 64:
+        if len(kept) >= 256:
             del kept[next(iter(kept))]  # the least recently asked about
-    kept[id(text)] = seen
+    kept[text] = seen
     return seen
 
 
