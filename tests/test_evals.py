@@ -194,10 +194,12 @@ def test_scoring_is_separate_from_talking() -> None:
 
 @needs_model
 def test_http_target_against_a_real_server(server: str) -> None:
-    results = run_eval([load_suite("diagnosis")], [make_target(f"http:smollm2@{server}")], workers=2)
+    suite = load_suite("diagnosis")
+    suite = suite.model_copy(update={"scenarios": suite.scenarios[:3]})  # three conversations: the model is slow
+    results = run_eval([suite], [make_target(f"http:smollm2@{server}")], workers=2)
     records = results[f"http:smollm2@{server}"]
-    assert len(records) == 7 and all(t.error is None for r in records for t in r.turns)
-    assert sum(bool(t.reply) for r in records for t in r.turns) >= 5  # the tiny model now and then says nothing
+    assert len(records) == 3 and all(t.error is None for r in records for t in r.turns)
+    assert sum(bool(t.reply) for r in records for t in r.turns) >= 2  # the tiny model now and then says nothing
 
 
 @pytest.mark.parametrize(("raw", "clean"), [

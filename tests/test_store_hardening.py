@@ -226,7 +226,7 @@ def test_random_kills_during_passphrase_changes_leave_no_key_material(tmp_path: 
     folder = tmp_path / "home"
     make_store(folder)
     rng = random.Random(14)
-    for _ in range(20):
+    for _ in range(12):
         proc = subprocess.Popen([sys.executable, "-c", CHANGE_FOREVER.format(root=ROOT), str(folder)],
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
