@@ -440,3 +440,28 @@ def test_a_learned_layer_that_fails_leaves_the_lexicons_and_says_so() -> None:
     assert quiet.failed and "failed" in quiet.explanation and quiet.level == "none"
     loud = assessor.assess("I want to kill myself")  # the lexicons still speak
     assert loud.level == "high"
+
+
+def test_a_long_text_searched_stretch_by_stretch_gives_exactly_the_whole_texts_matches() -> None:
+    """On a long text each rule is searched only around its literals (Rx.matches): for every
+    lexicon and guard rule, the same matches in the same order as a search of the whole text, on
+    posts mixing every language, and on texts with a very long word, space and line."""
+    import random
+
+    from typingcure.safety.assess import LONG_TEXT
+    from typingcure.safety.measure import load_messages
+
+    texts = [i.text for i in load_messages(ROOT / "tests" / "data" / "risk" / "messages")]
+    rng = random.Random(4)
+    posts = [" ".join(rng.sample(texts, 400))[:20_000], "\n".join(rng.sample(texts, 120))[:6_000]]
+    posts += [" ".join(rng.sample(texts, 20)) + " " + "a" * 3_000 + " kill myself " + " " * 2_000 + "want to die",
+              "I want to die " + "and so on " * 400 + "\n" + "x" * 50]
+    assert all(len(p) >= LONG_TEXT for p in posts)
+    rules, compared = _all_rules(), 0
+    for rx in rules:
+        for post in posts:
+            if rx.may_match(post):
+                assert [m.span() for m in rx.matches(post)] == [m.span() for m in rx.regex.finditer(post)], rx.pattern
+                compared += 1
+    assert compared > 2000
+    assert sum(rx.reach(posts[0]) >= 0 for rx in rules) > 0.9 * len(rules)  # most rules are searched in stretches

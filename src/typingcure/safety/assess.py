@@ -109,7 +109,7 @@ class _Seen:
     """What was worked out about a text read lately (its folded form, which literals it holds, where
     its sentences end): every pattern of every lexicon asks the same questions of the same text."""
 
-    __slots__ = ("_held", "_spans", "_version", "ends", "folded", "text")
+    __slots__ = ("_held", "_runs", "_spans", "_version", "ends", "folded", "text")
     kept: ClassVar[dict[str, _Seen]] = {}  # by text, least recently asked about first
 
     def __init__(self, text: str) -> None:
@@ -118,6 +118,13 @@ class _Seen:
         self._spans: list[tuple[int, int]] | None = None
         self._held: frozenset[str] = frozenset()
         self._version = -1
+        self._runs: tuple[int, int, int, int] | None = None
+
+    @property
+    def runs(self) -> tuple[int, int, int, int]:
+        if self._runs is None:
+            self._runs = _runs(self.text)
+        return self._runs
 
     @property
     def held(self) -> frozenset[str]:
@@ -164,11 +171,12 @@ class Rx:
     set, worked out from the pattern). Most lexicon entries cannot match most texts, and a
     substring test is far cheaper than running the regex, so a long post is assessed quickly."""
 
-    __slots__ = ("_needs", "_regex", "pattern")
+    __slots__ = ("_needs", "_reach", "_regex", "pattern")
 
     def __init__(self, source: str, where: str = "") -> None:
         self.pattern = source
         self._regex: re.Pattern[str] | None = None
+        self._reach: Reach | None = None
         needs = literal_cache.known(source)
         if needs is None:  # not seen on this machine: check it compiles, then work out its literals
             try:
@@ -206,8 +214,156 @@ class Rx:
     def search(self, text: str) -> re.Match[str] | None:
         return self.regex.search(text) if self.may_match(text) else None
 
+    def reach(self, text: str) -> int:
+        """How far from a needed literal a match in `text` can read (its widest match plus every
+        look-ahead, `_reach`), or -1 when that is not bounded."""
+        if self._reach is None:
+            self._reach = _reach(self.pattern) or (-1, 0, 0, 0, 0)
+        fixed, *per_run = self._reach
+        if fixed < 0:
+            return -1
+        return fixed + sum(k * n for k, n in zip(per_run, _seen(text).runs, strict=True) if k)
+
+    def matches(self, text: str) -> Any:
+        """What `regex.finditer(text)` yields, the same matches in the same order; on a long text,
+        by searching only the stretches around the places its most selective literals stand.
+
+        Exact: a match holds one of those literals, so it starts and ends, and reads, within
+        `reach` of one of them; a search limited to such a stretch finds only what the whole text
+        holds there (any match it finds holds a literal whose stretch it lies inside), and none is
+        missed (none lies outside every stretch)."""
+        folded = _seen(text).folded
+        reach = self.reach(text) if len(text) >= LONG_TEXT and self._needs and len(folded) == len(text) else -1
+        if reach < 0 or reach > len(text) // 4:
+            yield from self.regex.finditer(text)
+            return
+        stretches = []
+        for literal in self._needs[0]:
+            at = folded.find(literal)
+            while at != -1:
+                stretches.append((max(0, at - reach), min(len(text), at + len(literal) + reach + 1)))
+                at = folded.find(literal, at + 1)
+        stretches.sort()
+        regex, done = self.regex, 0
+        for start, end in _merged(stretches):
+            at = max(done, start)
+            while at < end and (m := regex.search(text, at, end)) is not None:
+                yield m
+                done = at = max(m.end(), m.start() + 1)
+
     def finditer(self, text: str) -> Any:
         return self.regex.finditer(text) if self.may_match(text) else iter(())
+
+
+LONG_TEXT = 1_500  # characters: longer texts are searched stretch by stretch (Rx.matches)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+Reach = tuple[int, int, int, int, int]  # characters, and how many of the text's longest runs (Runs)
+_WORDY = re.compile(r"\w")
+
+
+def _reach(pattern: str) -> Reach | None:
+    """How far a match of `pattern` can read from where it starts: its widest match plus every
+    look-ahead, as a fixed number of characters and, for each unbounded repeat of one character,
+    one of the text's longest runs of such characters (a word, a space, a line, a run without a
+    space). None when that is not bounded (a backreference, an end anchor, a repeated group)."""
+    try:
+        from re import _constants as sc, _parser as sp  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older Pythons
+        import sre_constants as sc  # type: ignore[no-redef]
+        import sre_parse as sp  # type: ignore[no-redef]
+
+    repeats = (sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT))
+    ahead = [0, 0, 0, 0, 0]
+
+    def add(x: list[int], y: list[int], times: int = 1) -> list[int]:
+        return [a + b * times for a, b in zip(x, y, strict=True)]
+
+    def run_of(items: Any) -> list[int] | None:
+        """Which longest run bounds an unbounded repeat of this one-character item."""
+        if len(items) != 1:
+            return None
+        op, av = items[0]
+        if op is sc.ANY:
+            return [0, 0, 0, 1, 0]  # any but a newline: at most a line
+        if op is sc.IN and av and av[0][0] is not sc.NEGATE:
+            kinds = set()
+            for kind, value in av:
+                if kind is sc.CATEGORY:
+                    kinds.add({sc.CATEGORY_WORD: 1, sc.CATEGORY_DIGIT: 1, sc.CATEGORY_SPACE: 2,
+                               sc.CATEGORY_NOT_SPACE: 4}.get(value, -1))
+                elif kind is sc.LITERAL:
+                    kinds.add(1 if _WORDY.match(chr(value)) else 4 if not chr(value).isspace() else 2)
+                else:
+                    kinds.add(-1)
+            if (kinds and -1 not in kinds and 2 not in kinds) or kinds == {2}:
+                vector = [0, 0, 0, 0, 0]
+                vector[kinds.pop() if len(kinds) == 1 else 4] = 1  # word and other letters: a run without a space
+                return vector
+        return None
+
+    def width(items: Any) -> list[int] | None:
+        total = [0, 0, 0, 0, 0]
+        for op, av in items:
+            if op in (sc.GROUPREF, sc.GROUPREF_EXISTS) or (op is sc.AT and av in (sc.AT_END, sc.AT_END_STRING)):
+                return None
+            if op in (sc.LITERAL, sc.NOT_LITERAL, sc.ANY, sc.IN, sc.CATEGORY):
+                total[0] += 1
+            elif op in (sc.ASSERT, sc.ASSERT_NOT):
+                inner = width(av[1])
+                if inner is None:
+                    return None
+                if av[0] == 1:  # a look-ahead reads past where it stands
+                    ahead[:] = add(ahead, inner)
+            elif op is sc.SUBPATTERN or op is getattr(sc, "ATOMIC_GROUP", None):
+                inner = width(av[-1] if op is sc.SUBPATTERN else av)
+                if inner is None:
+                    return None
+                total = add(total, inner)
+            elif op is sc.BRANCH:
+                branches = [width(b) for b in av[1]]
+                if any(b is None for b in branches):
+                    return None
+                total = add(total, [max(column) for column in zip(*branches, strict=True)])  # type: ignore[arg-type]
+            elif op in repeats:
+                if av[1] == sc.MAXREPEAT:
+                    inner = run_of(av[2])
+                    if inner is None:
+                        return None
+                    total = add(total, inner)
+                else:
+                    inner = width(av[2])
+                    if inner is None:
+                        return None
+                    total = add(total, inner, av[1])
+            elif op is not sc.AT:
+                return None  # nothing else is expected: not bounded, to be safe
+        return total
+
+    try:
+        found = width(sp.parse(pattern))
+    except Exception:
+        return None
+    if found is None:
+        return None
+    r = add(found, ahead)
+    return (r[0], r[1], r[2], r[3], r[4])
+
+
+def _runs(text: str) -> tuple[int, int, int, int]:
+    """The longest word, space, line and run without a space in `text`."""
+    longest = lambda rx: max(map(len, re.findall(rx, text)), default=0)  # noqa: E731
+    return longest(r"\w+"), longest(r"\s+"), longest(r"[^\n]+"), longest(r"\S+")
 
 
 _INDEXES: dict[int, tuple[Sequence[Rx], dict[str, list[int]], list[int]]] = {}
@@ -468,7 +624,7 @@ def _marked_spans(text: str, patterns: Sequence[Rx], reach: int = 0) -> tuple[tu
     stops = [e for _, e in sentences]
     marked: list[tuple[int, int]] = []
     for pattern in might(patterns, text):
-        for m in pattern.regex.finditer(text):
+        for m in pattern.matches(text):
             # The first sentence that holds the match's start, or that the match runs into.
             k = bisect.bisect_right(stops, m.start())
             if k < len(sentences) and (sentences[k][0] <= m.start() or m.end() > sentences[k][0]):
@@ -491,7 +647,7 @@ class Context:
 
     @classmethod
     def of(cls, text: str, markers: Markers) -> Context:
-        spans = tuple(m.span() for r in might(markers.idioms, text) for m in r.regex.finditer(text))
+        spans = tuple(m.span() for r in might(markers.idioms, text) for m in r.matches(text))
         return cls(markers, spans, _marked_spans(text, markers.frames, reach=1))
 
     def framed(self, start: int) -> bool:
@@ -506,7 +662,7 @@ def scan(lexicon: Lexicon, text: str, context: Context | None = None) -> list[Hi
     candidates = _candidates(lexicon.alternatives, text, _seen(text).held)
     for k, group in itertools.groupby(candidates, key=lexicon.owners.__getitem__):
         pattern = lexicon.patterns[k]
-        for m in (m for i in group for m in lexicon.alternatives[i].regex.finditer(text)):
+        for m in (m for i in group for m in lexicon.alternatives[i].matches(text)):
             start, end = m.span()
             if any(s < end and start < e for s, e in idiom_spans):
                 continue
