@@ -255,7 +255,7 @@ class Rx:
         return self.regex.finditer(text) if self.may_match(text) else iter(())
 
 
-LONG_TEXT = 1_500  # characters: longer texts are searched stretch by stretch (Rx.matches)
+LONG_TEXT = 300  # characters: longer texts are searched stretch by stretch (Rx.matches)
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
