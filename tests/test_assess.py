@@ -264,3 +264,32 @@ def test_a_cache_folder_that_cannot_be_written_costs_only_speed(literal_table, t
     rx = Rx(r"\bno way out\b")
     literal_table.save()  # no error
     assert rx.search("there is NO WAY OUT")
+
+
+def test_turns_in_several_threads_get_the_same_assessments_as_one() -> None:
+    """The web app assesses each turn in a thread of its own; what is memoised about texts is shared."""
+    import random
+    import threading
+    from pathlib import Path
+
+    from typingcure.safety.measure import load_messages
+
+    texts = [i.text for i in load_messages(Path(__file__).parent / "data" / "risk" / "messages")][:400]
+    alone = create("assessor", "layered")
+    expected = {t: alone.assess(t).level for t in texts}
+    shared, found = create("assessor", "layered"), []
+
+    def turns(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(150):
+            text = rng.choice(texts)
+            try:
+                found.append(shared.assess(text).level == expected[text] or text)
+            except Exception as exc:  # any failure is what this test looks for
+                found.append(repr(exc))
+    threads = [threading.Thread(target=turns, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(found) == 600 and [f for f in found if f is not True] == []

@@ -148,7 +148,10 @@ def _seen(text: str) -> _Seen:
     if seen is None:
         seen = _Seen(text)
         if len(kept) >= 256:
-            del kept[next(iter(kept))]  # the least recently asked about
+            try:
+                del kept[next(iter(kept))]  # the least recently asked about
+            except (KeyError, RuntimeError, StopIteration):
+                pass  # another turn's thread changed it meanwhile: it is only a memo
     kept[text] = seen
     return seen
 
