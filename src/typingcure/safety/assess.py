@@ -156,10 +156,6 @@ def _seen(text: str) -> _Seen:
     return seen
 
 
-def _folded(text: str) -> str:
-    return _seen(text).folded
-
-
 def _ends(text: str, chars: str) -> list[int]:
     """Where any of `chars` stands in `text`, in order."""
     seen = _seen(text)
@@ -254,9 +250,6 @@ class Rx:
                 yield m
                 done = at = max(m.end(), m.start() + 1)
 
-    def finditer(self, text: str) -> Any:
-        return self.regex.finditer(text) if self.may_match(text) else iter(())
-
 
 LONG_TEXT = 300  # characters: longer texts are searched stretch by stretch (Rx.matches)
 
@@ -271,6 +264,16 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def _sre() -> tuple[Any, Any, tuple[Any, ...]]:
+    """Python's own regex parser and its constants, and the repeat operators among them."""
+    try:
+        from re import _constants as sc, _parser as sp  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older Pythons
+        import sre_constants as sc  # type: ignore[no-redef]
+        import sre_parse as sp  # type: ignore[no-redef]
+    return sc, sp, (sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT))
+
+
 Reach = tuple[int, int, int, int, int]  # characters, and how many of the text's longest runs (Runs)
 _WORDY = re.compile(r"\w")
 
@@ -280,13 +283,7 @@ def _reach(pattern: str) -> Reach | None:
     look-ahead, as a fixed number of characters and, for each unbounded repeat of one character,
     one of the text's longest runs of such characters (a word, a space, a line, a run without a
     space). None when that is not bounded (a backreference, an end anchor, a repeated group)."""
-    try:
-        from re import _constants as sc, _parser as sp  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - older Pythons
-        import sre_constants as sc  # type: ignore[no-redef]
-        import sre_parse as sp  # type: ignore[no-redef]
-
-    repeats = (sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT))
+    sc, sp, repeats = _sre()
     ahead = [0, 0, 0, 0, 0]
 
     def add(x: list[int], y: list[int], times: int = 1) -> list[int]:
@@ -415,12 +412,6 @@ class Pattern:
     method_seeking: bool = False
     subject_check: bool = False
 
-    def finditer(self, text: str, held: frozenset[str] | None = None) -> Any:
-        held = _seen(text).held if held is None else held
-        for alternative in self.alternatives:
-            if alternative.may_match(text, held):
-                yield from alternative.regex.finditer(text)
-
 
 def required_literals(regex: str, keep: int = 3) -> tuple[frozenset[str], ...]:
     """Sets of literal strings such that any match of `regex` contains one string of each set.
@@ -429,13 +420,7 @@ def required_literals(regex: str, keep: int = 3) -> tuple[frozenset[str], ...]:
     repetition of at least one requires what its content requires; an alternation requires one
     of its branches' requirements. Only the `keep` most selective sets are kept. A regex with no
     such literal (all character classes) gets none, and is always run."""
-    try:
-        from re import _constants as sc, _parser as sp  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - older Pythons
-        import sre_constants as sc  # type: ignore[no-redef]
-        import sre_parse as sp  # type: ignore[no-redef]
-
-    repeats = {sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT)}
+    sc, sp, repeats = _sre()
 
     def walk(items: Any) -> list[frozenset[str]]:
         found: list[frozenset[str]] = []
