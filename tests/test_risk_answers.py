@@ -345,19 +345,27 @@ def _examples(pattern: str, cap: int = 60) -> list[str]:
     return texts
 
 
-def _all_rules() -> list:
-    from typingcure.safety.assess import available_lexicons, load_lexicon
+def _lexicon_rules(language: str) -> list:
+    """A lexicon's patterns and the markers around them, every alternative on its own."""
+    from typingcure.safety.assess import load_lexicon
+
+    lexicon = load_lexicon(language)
+    return [*lexicon.alternatives,
+            *(rx for key in ("negations", "idioms", "past", "frames", "reassurance") for rx in getattr(lexicon.markers, key))]
+
+
+def _guard_rules(node: object = None) -> list:
+    """Every guard pattern (`guards.patterns()`, its nested lists flattened)."""
     from typingcure.safety.guards import patterns
 
-    def guard_rules(node: object) -> list:
-        return [r for v in node.values() for r in guard_rules(v)] if isinstance(node, dict) else list(node)  # type: ignore[attr-defined]
+    node = patterns() if node is None else node
+    return [r for v in node.values() for r in _guard_rules(v)] if isinstance(node, dict) else list(node)  # type: ignore[call-overload]
 
-    rules = guard_rules(patterns())
-    for language in available_lexicons():
-        lexicon = load_lexicon(language)
-        rules += [alt for p in lexicon.patterns for alt in p.alternatives]
-        rules += [rx for key in ("negations", "idioms", "past", "frames", "reassurance") for rx in getattr(lexicon.markers, key)]
-    return rules
+
+def _all_rules() -> list:
+    from typingcure.safety.assess import available_lexicons
+
+    return _guard_rules() + [rx for language in available_lexicons() for rx in _lexicon_rules(language)]
 
 
 def test_the_literal_pre_check_passes_every_branch_of_every_rule() -> None:
@@ -393,8 +401,7 @@ def test_the_literal_pre_check_never_skips_a_real_match() -> None:
     the leak cases and the first of the guard cases."""
     import yaml
 
-    from typingcure.safety.assess import Rx, available_lexicons, load_lexicon, required_literals
-    from typingcure.safety.guards import patterns
+    from typingcure.safety.assess import Rx, available_lexicons, required_literals
     from typingcure.safety.measure import load_messages
 
     assert required_literals(r"\b(want|wanna) to (die|kill myself)\b")
@@ -403,19 +410,13 @@ def test_the_literal_pre_check_never_skips_a_real_match() -> None:
     shouted = [i.text.upper() for i in items[::11]]
     shouted += ["İSTANBUL'DA ÖLMEK İSTİYORUM", "I WANT TO DIE", "ſo tired", "KILL MYSELF"]
     for language in available_lexicons():
-        lexicon = load_lexicon(language)
-        rules = [alt for p in lexicon.patterns for alt in p.alternatives]
-        rules += [rx for key in ("negations", "idioms", "past", "frames", "reassurance") for rx in getattr(lexicon.markers, key)]
-        assert _skipped_matches(rules, [i.text for i in items if i.language == language] + shouted) == [], language
-
-    def guard_rules(node: object) -> list:
-        return [r for v in node.values() for r in guard_rules(v)] if isinstance(node, dict) else list(node)  # type: ignore[attr-defined]
-
+        texts = [i.text for i in items if i.language == language] + shouted
+        assert _skipped_matches(_lexicon_rules(language), texts) == [], language
     cases = [t for folder in ("leaks", "guards") for path in sorted((ROOT / "tests" / "data" / folder).glob("*.yaml"))
              for t in _strings(yaml.safe_load(path.read_text("utf-8")))]
     cases = list(dict.fromkeys(cases))
     assert len(items) > 3000 and len(cases) > 2000
-    assert _skipped_matches(guard_rules(patterns()), cases[:1500]) == []
+    assert _skipped_matches(_guard_rules(), cases[:1500]) == []
     # ... and the search has teeth: a rule whose literals are wrong is caught, joined or anchored.
     wrong = Rx(r"\bwant to die\b")
     wrong.needs = (frozenset({"zzqx"}),)
