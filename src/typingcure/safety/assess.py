@@ -539,9 +539,7 @@ def load_lexicon(language: str) -> Lexicon:
     if unknown:
         raise ConfigError(f"lexicon {where}: unknown keys {sorted(unknown)}")
     markers = {key: tuple(Rx(r, f"lexicon {where} {key}") for r in raw.get(key) or []) for key in MARKERS}
-    lexicon = Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), markers=Markers(**markers))
-    literal_cache.save()
-    return lexicon
+    return Lexicon(language=language, patterns=tuple(_pattern(p, where) for p in raw["patterns"]), markers=Markers(**markers))
 
 
 def available_lexicons() -> list[str]:
@@ -701,6 +699,7 @@ class LexiconAssessor:
 
     def __init__(self, languages: Sequence[str] | None = None, history_turns: int = 5) -> None:
         self.lexicons = tuple(load_lexicon(lang) for lang in (languages or available_lexicons()))
+        literal_cache.save()  # once, for every lexicon whose literals were worked out just now
         self.markers = Markers.of(self.lexicons)
         self.history_turns = history_turns
         self.spec = "lexicon"
