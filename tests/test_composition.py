@@ -122,7 +122,7 @@ def test_state_reads_earlier_turns_by_their_actions() -> None:
     parts = build_parts(backend)
     session = Session(profile=Profile())  # no country: the first card asks for one
     run_turn(session, "hi", parts)
-    assert session.state == ConversationState(turns=1)
+    assert session.state == ConversationState(turns=1, roles=("listener",))
     run_turn(session, "sometimes I think everyone would be better off without me", parts)
     state = session.state
     assert state.turns == 2 and state.asked_within(1) and state.asked_last_turn() and state.country_asked

@@ -1,6 +1,7 @@
 """Slash commands, the same in the terminal and the web page.
 
 A message is a command only when the whole of it is one: "/plan", "/country KE", "/role journal".
+`/step-out` ends a rehearsal: in that role it is the message of a turn (the debrief follows).
 Anything else that happens to start with a slash ("/end it all, I want to die tonight") is a
 message like any other, and goes through the pipeline and its risk assessment.
 """
@@ -11,7 +12,7 @@ import re
 
 COMMAND = re.compile(
     r"^/(?:(plan)(?:\s+(?:show|new|stop|edit(?:\s+\S{1,4})?))?"
-    r"|(resources|why|help|end|quit|exit|settings)"
+    r"|(resources|why|help|end|quit|exit|settings|step-out)"
     r"|(country)(?:\s+(\S{1,12}))?"
     r"|(role)(?:\s+([a-z]{2,20}))?)\s*[.!]?$"
 )

@@ -28,7 +28,7 @@ from .composition import TurnSpec, build, turn_spec
 from .config import Settings
 from .culture.language import OWN_NAMES, detect, script_letters
 from .errors import BackendError, InputError
-from .roles import load_role
+from .roles import load_role, rehearsal_actions
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
 from .safety.compose import compose_parts, cue, echo_line, listening_reply, names_risk
@@ -37,7 +37,7 @@ from .safety.decide import ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
 from .safety.replies import replies
-from .state import ConversationState
+from .state import ConversationState, Rehearsal
 from ._text import is_blank
 from .types import (
     CheckResult,
@@ -71,8 +71,19 @@ class Session:
 
     @property
     def state(self) -> ConversationState:
-        """What earlier turns did that later ones depend on (typingcure.state)."""
-        return ConversationState.of_turns(self.turns)
+        """What earlier turns did that later ones depend on (typingcure.state). A conversation given
+        as messages only (`reply --json`) kept no turns: a rehearsal is read from typingcure's lines."""
+        if self.turns or self.role != "rehearsal" or not self.messages:
+            return ConversationState.of_turns(self.turns)
+        pairs, person = [], None
+        for m in self.messages:
+            if m.role == "user":
+                person = m.content
+            elif m.role == "assistant" and person is not None:
+                pairs.append((person, m.content))
+                person = None
+        run = rehearsal_actions(pairs)
+        return ConversationState(turns=len(run), roles=("rehearsal",) * len(run), rehearsal=Rehearsal.of(run))
 
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]
@@ -298,7 +309,9 @@ def _check_context(session: Session, intake: IntakeResult, risk: RiskAssessment,
     return CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language, intake.script),
                         constraints=decision.constraints, user_text=intake.text, cues=frozenset(cues), said=said,
                         prompt=decision.system_prompt, scripts=scripts, language=intake.language,
-                        strict="authored_question" in decision.actions, earlier_user=tuple(users[:-1]))
+                        strict="authored_question" in decision.actions, earlier_user=tuple(users[:-1]),
+                        relaxed=load_role(decision.role).in_character_relaxes if "in_character" in decision.actions
+                        else frozenset())
 
 
 
@@ -576,6 +589,7 @@ class _Releaser:
             piece = text + ("" if text.endswith((" ", "\n")) else " ")
             self.released.append(piece)
             self.ctx.said.append(text.strip())  # a sentence is said once per conversation, this reply included
+            self.ctx.reply.append(text.strip())
             self.release(piece)
 
 
@@ -685,4 +699,6 @@ def _record(session: Session, turn: TurnResult, clock: _Clock, recorder: Recorde
         notes = (*notes, replies(turn.intake.language, turn.intake.script)["note_not_saved"])
     final = turn.model_copy(update={"stages": tuple(clock.stages), "notes": notes})
     session.turns.append(final)
+    if any(a in final.actions for a in ("rehearsal_done", "rehearsal_stopped")):
+        session.role = "listener"  # the scene is over: typingcure listens as itself (design/roles.md)
     return final

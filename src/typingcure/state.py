@@ -11,7 +11,7 @@ tests instead of silently dropping a rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from collections.abc import Iterable, Sequence
 
@@ -21,6 +21,45 @@ if TYPE_CHECKING:
     from .types import TurnResult
 
 ASKED: tuple[Action, ...] = ("asked_about_suicide", "asked_about_safety")
+# What a rehearsal turn did, and the phase the next turn is in (design/roles.md, "Rehearsal").
+PHASE_AFTER: dict[str, str] = {
+    "rehearsal_safety_check": "confirm", "rehearsal_not_yet": "confirm", "rehearsal_ready": "playing",
+    "in_character": "playing", "debrief_went_well": "debrief_try", "debrief_try": "debrief_feel",
+    "debrief_feel": "debrief_done", "rehearsal_done": "scene", "rehearsal_stopped": "scene",
+}
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """Where a rehearsal is: `scene` (the next message describes whom to play), `confirm` (asked
+    whether to go on), `playing`, or a step of the debrief; `scene_text`: the person's description."""
+
+    phase: str = "scene"
+    scene_text: str = ""
+
+    @classmethod
+    def of(cls, run: Sequence[tuple[str, Iterable[str]]]) -> Rehearsal:
+        """From the person's messages and the actions of the turns in a row in the rehearsal role."""
+        phase, scene = "scene", ""
+        for user_text, actions in run:
+            marks = [a for a in actions if a in PHASE_AFTER]
+            if not marks:
+                continue  # a turn about risk or a sensitive situation: the scene waits
+            if "rehearsal_scene" in actions:
+                scene = user_text
+            phase = PHASE_AFTER[marks[-1]]
+            if phase == "scene":
+                scene = ""
+        return cls(phase=phase, scene_text=scene)
+
+
+def _trailing(turns: Sequence[TurnResult], role: str) -> list[TurnResult]:
+    run: list[TurnResult] = []
+    for turn in reversed(turns):
+        if turn.decision.role != role:
+            break
+        run.append(turn)
+    return run[::-1]
 
 
 @dataclass(frozen=True)
@@ -37,10 +76,23 @@ class ConversationState:
     weak_model_noted: bool = False        # the note that the model is weak in the person's language was shown
     authored_noted: bool = False          # the note that an authored reply stood in was shown
     constraints: frozenset[str] = frozenset()
+    roles: tuple[str, ...] = ()           # the role each earlier turn was answered in
+    rehearsal: Rehearsal = field(default_factory=lambda: Rehearsal())
 
     @classmethod
     def of_turns(cls, turns: Sequence[TurnResult]) -> ConversationState:
-        return cls._of([(t.actions, t.decision.constraints) for t in turns])
+        state = cls._of([(t.actions, t.decision.constraints) for t in turns])
+        run = [(t.user_text, t.actions) for t in _trailing(turns, "rehearsal")]
+        return replace(state, roles=tuple(t.decision.role for t in turns), rehearsal=Rehearsal.of(run))
+
+    def in_role(self, role: str) -> int:
+        """How many of the last turns in a row were answered in `role`."""
+        count = 0
+        for name in reversed(self.roles):
+            if name != role:
+                break
+            count += 1
+        return count
 
     @classmethod
     def of_decisions(cls, decisions: Sequence[PolicyDecision]) -> ConversationState:

@@ -25,7 +25,7 @@ from ..config import country_code, load_settings, user_dir
 from ..errors import BackendError, InputError, TypingcureError
 from ..explain import card_words, explain_turn, resource_lines
 from ..pipeline import Parts, Session, assess_safely, build_parts, run_turn
-from ..roles import load_role, role_names
+from ..roles import load_role, role_names, role_words
 from ..safety.plan import SECTIONS, PlanFlow, SafetyPlan, plan_texts, render_plan
 from ..safety.replies import replies
 from ..safety.resources import care_card, no_line_sentence
@@ -36,6 +36,7 @@ from .store_cmds import NotKept, open_history
 
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
+  /step-out      end a rehearsal and talk it over
   /country XX    your country (two letters, `typingcure countries` lists them), for the right local services
   /resources     local crisis lines and emergency numbers
   /plan          make a safety plan together (/plan show, /plan edit N, /plan new)
@@ -239,7 +240,7 @@ class ChatUI:
         self.first_screen(kept=self.store is not None)
         if self.kept:
             self.say(self.kept)
-        self.say(load_role(self.session.role).intro)
+        self.say(role_words(self.session.role, *self.language()).intro)
         self.say("Type /help for commands, /end to finish.\n")
 
     def command(self, line: str) -> bool:
@@ -252,12 +253,20 @@ class ChatUI:
         if name == "help":
             self.say(HELP.format(roles=", ".join(role_names())))
         elif name == "role":
+            language, script = self.language()
             if not arg:
                 for r in role_names():
-                    self.say(f"  {r:<10} {load_role(r).summary}")
+                    mark = "*" if r == self.session.role else " "
+                    self.say(f" {mark}{r:<10} {role_words(r, language, script).summary}")
+                self.say("Type /role NAME to switch; the safety checks are the same in every role.")
             else:
                 self.session.role = load_role(arg).name
-                self.say(load_role(arg).intro)
+                self.say(role_words(arg, language, script).intro)
+        elif name == "step-out":
+            if self.session.role == "rehearsal":
+                self.turn("/step-out")
+            else:
+                self.say("There is no rehearsal to step out of; /role rehearsal starts one.")
         elif name == "country":
             self.session.profile = Profile(**{**self.session.profile.model_dump(), "country": country_code(arg)})
             if self.store is not None:
@@ -429,7 +438,7 @@ class ChatUI:
 
 @click.command("chat")
 @click.option("--backend", help="local | local:/path/model.gguf | openai:MODEL@URL | scripted:FILE")
-@click.option("--role", help="listener | journal")
+@click.option("--role", help="listener | journal | coach | rehearsal | meaning | info (/role lists them)")
 @click.option("--country", help="Two-letter country code, for the right local services.")
 @click.option("--language", help="Your language code, if you want to set it (e.g. en, es, sw).")
 def chat_command(backend: str | None, role: str | None, country: str | None, language: str | None) -> None:

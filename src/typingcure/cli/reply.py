@@ -20,7 +20,7 @@ from ._io import decode, is_blank, parse_json, read_stdin_bytes, reject_surrogat
 @click.command("reply")
 @click.option("--json", "as_json", is_flag=True, help="Read a JSON request on stdin and write a JSON reply.")
 @click.option("--backend", help="local | local:/path/model.gguf | openai:MODEL@URL | scripted:FILE")
-@click.option("--role", help="listener | journal (plain-text mode only; JSON requests carry their own role).")
+@click.option("--role", help="listener | journal | coach | rehearsal | meaning | info (plain-text mode only; JSON requests carry their own role).")
 @click.option("--country", help="Two-letter country code for local services (plain-text mode only).")
 def reply_command(as_json: bool, backend: str | None, role: str | None, country: str | None) -> None:
     """Reply to one message read from stdin (plain text, or the JSON contract with --json)."""

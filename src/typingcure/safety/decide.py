@@ -25,13 +25,13 @@ from collections.abc import Sequence
 
 from ..languages import Derived, english_names, variant_for
 from ..registry import register
-from ..roles import Role, load_role
+from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
 from ..culture.language import OWN_NAMES
 from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
 from .compose import (SENSITIVE, ComposeParts, careful_reply, carried_over, compose_parts, learned_only, listening_reply, names_risk,
                       open_question, situation_of)
-from .guards import first_match, patterns, sounds_worn_out
+from .guards import first_match, needs_rest, patterns, sounds_worn_out
 from .replies import replies
 from .resources import FALLBACK, care_card, no_line_sentence, open_now
 
@@ -123,6 +123,29 @@ def _request_notes(text: str, words: dict[str, str]) -> list[str]:
     return [words[f"note_{kind}"] for kind in REQUESTS if first_match(requests[kind], [text])]
 
 
+ROLE_TURNS = ("coach", "meaning", "info")  # roles with their own everyday turn (rehearsal: its own path)
+STEP_OUT = ("/step-out", "/stepout", "/step out", "step out")
+DEBRIEF = {"debrief_try": ("try_next", "debrief_try"), "debrief_feel": ("feel_now", "debrief_feel"),
+           "debrief_done": ("done", "rehearsal_done")}
+SCENE_CHARS = 600  # of the person's description, in the character's prompt
+
+
+def _unsaid(options: Sequence[str], said: Sequence[str], turn: int) -> str:
+    """The `turn`-th authored line (round and round), skipping one typingcure said last."""
+    lines = [" ".join(str(o).split()) for o in options]
+    recent = {" ".join(s.split()) for s in said[-3:]}
+    for step in range(len(lines)):
+        line = lines[(turn + step) % len(lines)]
+        if not any(line in r for r in recent):
+            return line
+    return lines[turn % len(lines)]
+
+
+def _goes_on(text: str, words: RoleWords) -> bool:
+    said = text.lower().strip(" .!,。！")
+    return any(said == w or said.startswith(w + " ") or said.startswith(w + ",") for w in words.lines["go_on_words"])
+
+
 # How many earlier turns must pass before rest is offered again: an offer, never a refrain.
 REST_EVERY = 6
 REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
@@ -147,6 +170,7 @@ class _Turn:
     fill: dict[str, str]
     notes: list[str]
     base: dict[str, Any]
+    words: RoleWords
 
     @property
     def primary(self) -> RiskCategory:
@@ -180,9 +204,9 @@ class CarePolicy:
             gap = no_line_sentence(profile.country, t.text, t.base["resources"])
             t.notes[:] = [n for n in t.notes if n != gap]
         if risk.level == "imminent" or (risk.level == "high" and t.about_self):
-            return self._crisis(t)
+            return self._stop_rehearsal(t, self._crisis(t))
         if at_least(risk.level, "moderate"):
-            return self._moderate(t)
+            return self._stop_rehearsal(t, self._moderate(t))
         if t.role.speaks == "on_risk":
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
                                   explanation="journal role: no reply unless risk is found", **t.base)
@@ -200,7 +224,8 @@ class CarePolicy:
         return _Turn(intake=intake, risk=risk, role=chosen, text=text, model=model, said=said, state=state,
                      parts=compose_parts(intake.language, intake.script), line=line, line_actions=line_actions,
                      fill={"emergency": self._emergency(card, text), "line": line},
-                     notes=list(line_notes) + _request_notes(intake.text, text), base=base)
+                     notes=list(line_notes) + _request_notes(intake.text, text), base=base,
+                     words=role_words(chosen.name, intake.language, intake.script))
 
     def _crisis(self, t: _Turn) -> PolicyDecision:
         """Imminent risk, or high risk to the person: a fixed reply; the model is not asked."""
@@ -272,11 +297,23 @@ class CarePolicy:
             "then a fixed line follows", **t.base,
         )
 
+    @staticmethod
+    def _stop_rehearsal(t: _Turn, decision: PolicyDecision) -> PolicyDecision:
+        """Risk found during a rehearsal: the scene ends, and typingcure speaks as itself (the crisis
+        protocol is the same in every role; the person is told the scene has stopped)."""
+        if t.role.name != "rehearsal":
+            return decision
+        return decision.model_copy(update={"actions": (*decision.actions, "rehearsal_stopped"),
+                                           "notes": (t.words.line("stopped"), *decision.notes)})
+
     def _everyday(self, t: _Turn) -> PolicyDecision:
         """Below moderate risk: a sensitive situation composed with care, or the role answers."""
         risk, text, parts, intake, base = t.risk, t.text, t.parts, t.intake, t.base
         actions: tuple[str, ...] = ("careful_frame",) if at_least(risk.level, "low") else ()
         sensitive = situation_of(risk, intake.text, parts)
+        if t.role.name == "rehearsal" and (sensitive not in SENSITIVE or sensitive == "abuse"
+                                           or t.state.rehearsal.phase != "scene"):
+            return self._rehearsal(t, actions, sensitive)
         if not t.model.capable and sensitive in SENSITIVE:
             key = SENSITIVE_QUESTION.get(sensitive, "check_in")
             question = _question_of(key, text[key])
@@ -288,6 +325,8 @@ class CarePolicy:
                                                             "model_skipped"),
                                f"a sensitive situation ({sensitive.replace('_', ' ')}) and a model not known to be "
                                "capable: a reply composed from authored lines, then a gentle question", t.notes, base)
+        if t.role.name in ROLE_TURNS:
+            return getattr(self, f"_{t.role.name}")(t, actions)
         rest = sounds_worn_out(intake.text) and not t.state.rest_within(REST_EVERY)
         if t.model.weak_in(intake.language, intake.script) and parts.can_listen and t.role.name == "listener":
             if not t.state.composed_language:
@@ -315,6 +354,122 @@ class CarePolicy:
                                   "most, then an authored open question (the model is not known to be capable)", **base)
         return PolicyDecision(verdict="generate", actions=actions, notes=tuple(t.notes),
                               explanation=f"risk {risk.level}: the {t.role.name} role answers", **base)
+
+    # -- the roles beyond listening (design/roles.md) ---------------------------------------------
+
+    def _generate(self, t: _Turn, actions: tuple[str, ...], why: str, *, follow_up: str | None = None,
+                  prompt: str | None = None, max_sentences: int | None = None) -> PolicyDecision:
+        base = dict(t.base)
+        if prompt is not None:
+            base["system_prompt"] = prompt
+        if follow_up:
+            base["system_prompt"] += " " + QUESTION_FRAME
+        return PolicyDecision(verdict="generate", actions=actions, notes=tuple(t.notes), follow_up=follow_up,
+                              follow_up_asks=_asks(follow_up or ""), max_sentences=max_sentences,
+                              explanation=why, **base)
+
+    def _coach(self, t: _Turn, actions: tuple[str, ...]) -> PolicyDecision:
+        """One small next step at a time; rest and care first for someone worn out or crying."""
+        run = t.state.in_role("coach")
+        if t.role.rules.rest_first and needs_rest(t.intake.text):
+            if not t.model.capable:
+                line = _unsaid(t.words.lines["rest"], t.said, run)
+                return self._fixed(line, (*actions, "rest_first", "offered_rest", "composed", "model_skipped"),
+                                   "the person sounds worn out or is crying: the coach puts rest first, in an "
+                                   "authored line (no steps)", t.notes, t.base)
+            prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"], t.role.rest_prompt)
+            return self._generate(t, (*actions, "rest_first", "offered_rest"),
+                                  "the person sounds worn out or is crying: the coach puts rest first (no steps)",
+                                  prompt=prompt)
+        if t.model.capable:
+            return self._generate(t, actions, f"risk {t.risk.level}: the coach answers, three steps at most")
+        question = _unsaid(t.words.lines["steps"], t.said, run)
+        return self._generate(t, (*actions, "coach_step"), f"risk {t.risk.level}: the coach's short reply, then "
+                              "an authored question about one small next step", follow_up=question,
+                              max_sentences=MODEL_SENTENCES)
+
+    def _meaning(self, t: _Turn, actions: tuple[str, ...]) -> PolicyDecision:
+        """Narrative re-authoring: the authored questions in order, one per turn, then open questions."""
+        if t.model.capable:
+            return self._generate(t, actions, f"risk {t.risk.level}: the meaning role answers")
+        questions = t.words.lines["questions"]
+        run = t.state.in_role("meaning")
+        question = (questions[run] if run < len(questions) and questions[run] not in t.said
+                    else open_question(t.intake.text, t.parts, t.said))
+        return self._generate(t, (*actions, "meaning_question"), f"risk {t.risk.level}: the meaning role's short "
+                              f"reply, then its re-authoring question ({min(run, len(questions)) + 1} of "
+                              f"{len(questions)})", follow_up=" ".join(question.split()), max_sentences=MODEL_SENTENCES)
+
+    def _info(self, t: _Turn, actions: tuple[str, ...]) -> PolicyDecision:
+        """General explanations with honest uncertainty; never a diagnosis of a person."""
+        text = t.intake.text
+        term = find_term(text) if t.intake.language in ("en", "und") else None
+        asks_diagnosis = first_match(patterns()["requests"]["diagnosis"], [text]) is not None
+        parts: list[str] = []
+        if asks_diagnosis:
+            label = term.name.upper() if term and len(term.name) <= 4 else (term.name if term else "")
+            parts.append(t.words.line("no_diagnosis", term=label) if label else t.words.line("no_diagnosis_general"))
+            actions = (*actions, "no_diagnosis")
+        if t.model.capable:
+            prompt = t.base["system_prompt"]
+            if term:
+                prompt += f" A checked explanation to keep to: {term.text}"
+            if parts:
+                return self._generate(t, actions, "asked for a diagnosis of a person: a fixed line says who can "
+                                      "assess, then the model explains in general", prompt=prompt,
+                                      follow_up=None).model_copy(update={"follow_up": parts[0]})
+            return self._generate(t, actions, f"risk {t.risk.level}: the info role explains in general",
+                                  prompt=prompt)
+        if term:
+            parts += [term.text, t.words.line("source", source=term.source)]
+            actions = (*actions, "explained_term")
+        elif not parts:
+            parts.append(t.words.line("unknown_term"))
+        elif not asks_diagnosis:
+            parts.append(t.words.line("ask_term"))
+        return self._fixed(" ".join(parts), (*actions, "composed", "model_skipped"),
+                           "the info role with a model not known to be capable: "
+                           + ("a checked explanation of the term, with its source" if term
+                              else "no checked explanation of this here, so none is guessed"), t.notes, t.base)
+
+    def _rehearsal(self, t: _Turn, actions: tuple[str, ...], sensitive: str | None) -> PolicyDecision:
+        """Set the scene (a safety check first when the person was hurt by whom they describe), play the
+        character, and after /step-out a debrief of three questions, one per turn (design/roles.md)."""
+        text, words, phase = " ".join(t.intake.text.split()), t.words, t.state.rehearsal.phase
+        stepping_out = text.lower().strip(" .!") in STEP_OUT
+        if phase == "playing" and stepping_out:
+            return self._fixed(words.line("went_well"), (*actions, "debrief_went_well", "composed", "model_skipped"),
+                               "the person stepped out of the scene: the debrief begins", t.notes, t.base)
+        if stepping_out:
+            return self._fixed(words.line("stopped"), (*actions, "rehearsal_stopped", "composed", "model_skipped"),
+                               "the person stepped out before the scene began", t.notes, t.base)
+        if phase in DEBRIEF:
+            key, action = DEBRIEF[phase]
+            return self._fixed(words.line(key), (*actions, action, "composed", "model_skipped"),
+                               f"the debrief goes on ({key.replace('_', ' ')})", t.notes, t.base)
+        if phase == "confirm" and not is_new_scene(text):
+            if _goes_on(text, words):
+                return self._fixed(words.line("ready"), (*actions, "rehearsal_ready", "composed", "model_skipped"),
+                                   "the person said to go on: the scene begins", t.notes, t.base)
+            return self._fixed(words.line("not_yet"), (*actions, "rehearsal_not_yet", "composed", "model_skipped"),
+                               "the person did not say to go on: the scene waits", t.notes, t.base)
+        if phase in ("scene", "confirm"):
+            if sensitive == "abuse" or "abuse" in t.risk.categories or first_match(
+                    patterns()["rehearsal"]["harmed_me"], [text]):
+                return self._fixed(words.line("safety_check"),
+                                   (*actions, "rehearsal_scene", "rehearsal_safety_check", "asked_about_safety",
+                                    "composed", "model_skipped"),
+                                   "the person describes someone who hurt them: a safety check before playing them",
+                                   t.notes, t.base)
+            return self._fixed(words.line("ready"), (*actions, "rehearsal_scene", "rehearsal_ready", "composed",
+                                                      "model_skipped"),
+                               "the person described whom to play: the scene is set", t.notes, t.base)
+        scene = t.state.rehearsal.scene_text[:SCENE_CHARS]
+        prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"],
+                              t.role.prompt.replace("{scene}", scene))
+        return self._generate(t, (*actions, "in_character"), "the rehearsal: typingcure speaks as the character "
+                              "the person described (every safety check still applies)", prompt=prompt,
+                              max_sentences=t.role.rules.max_sentences)
 
     @staticmethod
     def _fixed(reply: str, actions: tuple[str, ...], why: str, notes: list[str], base: dict) -> PolicyDecision:  # type: ignore[type-arg]
@@ -366,8 +521,9 @@ class CarePolicy:
         return tuple(sorted(found))
 
     @staticmethod
-    def _prompt(role: Role, language: str, risk: RiskAssessment, constraints: tuple[str, ...]) -> str:
-        parts = [role.prompt]
+    def _prompt(role: Role, language: str, risk: RiskAssessment, constraints: tuple[str, ...],
+                prompt: str | None = None) -> str:
+        parts = [prompt or role.prompt]
         if language not in ("en", "und") and language in LANGUAGE_NAMES:
             parts.append(f"Reply in {LANGUAGE_NAMES[language]}.")
         if at_least(risk.level, "low"):

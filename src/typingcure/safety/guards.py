@@ -109,6 +109,12 @@ def sounds_worn_out(text: str) -> bool:
     return first_match(patterns()["productivity"]["exhausted"], [text]) is not None
 
 
+def needs_rest(text: str) -> bool:
+    """Worn out, or crying now: care comes before productivity (`productivity.exhausted`, `crying`)."""
+    rules = patterns()["productivity"]
+    return sounds_worn_out(text) or first_match(rules["crying"], [text]) is not None
+
+
 def _together(first: Patterns, second: Patterns, texts: Iterable[str]) -> re.Match[str] | None:
     """A match of `second` in a text where `first` also matches: two concepts in one sentence."""
     for text in texts:
@@ -314,9 +320,21 @@ class RoleFormatGuard(_Guard):
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
         rules = patterns()["productivity"]
-        if sounds_worn_out(ctx.user_text) and (hit := first_match(rules["push"], [sentence])):
+        if needs_rest(ctx.user_text) and (hit := first_match(rules["push"], [sentence])):
             return self.result("repair", f"productivity push ({hit.group(0)!r}) at someone exhausted; asked again",
                                sentence, "", constraint=self.RULE)
+        if ctx.relaxed and (hit := first_match(patterns()["rehearsal"]["own_voice"], [sentence])):
+            return self.result("repair", f"in character, a sentence in typingcure's own voice ({hit.group(0)!r}) "
+                               "was not shown: the scene goes on until /step-out", sentence, "")
+        steps = ctx.role.rules.max_steps
+        if steps is not None and first_match(rules["step"], [sentence]):
+            if ctx.role.rules.rest_first and needs_rest(ctx.user_text):
+                return self.result("repair", f"a step ({sentence[:40]!r}) for someone worn out or crying: rest "
+                                   "comes first, so it was not shown", sentence, "")
+            given = sum(first_match(rules["step"], [s]) is not None for s in ctx.reply)
+            if given >= steps:
+                return self.result("repair", f"the {ctx.role.name} role gives {steps} steps at most in one reply; "
+                                   "this one was not shown", sentence, "")
         if ctx.role.rules.no_lists and self.LIST_MARKER.match(sentence):
             return self.result("repair", f"the {ctx.role.name} role does not use lists", sentence,
                                self.LIST_MARKER.sub("", sentence))

@@ -31,7 +31,7 @@ from ..config import country_code
 from ..errors import InputError, TypingcureError
 from ..explain import explain_turn
 from ..pipeline import Parts, Session, run_turn
-from ..roles import load_role, role_names
+from ..roles import load_role, role_names, role_words
 from ..safety.replies import replies
 from ..safety.resources import care_card
 from ..store import SQLiteStore, StoreRecorder
@@ -77,10 +77,12 @@ def chat_view(state: State, name: str, error: str | None = None, summary: str | 
     current = state.page(name)
     nonce = state.fresh_nonce()
     role, words = load_role(current.session.role), state.ui_strings()
+    language = state.ui_language()
     turns = [{"user_text": t.user_text, "reply": for_the_web(t.reply), **card_context(t, words)} for t in current.session.turns]
     return state.render("chat.html", status, title=words[name if name == "journal" else "talk"], page=name,
-                        intro=words.get(f"intro_{role.name}", role.intro), kept=state.kept_text(), turns=turns, nonce=nonce,
-                        role=current.session.role, roles=[load_role(r) for r in role_names()], send_url=f"/{name}/send",
+                        intro=role_words(role.name, language).intro, kept=state.kept_text(), turns=turns, nonce=nonce,
+                        role=current.session.role, roles=[(r, role_words(r, language)) for r in role_names()],
+                        send_url=f"/{name}/send",
                         error=error, summary=summary, summary_cards=summary_cards or [], said=said,
                         card_title=replies(state.profile.language or "en")["card_title"])
 
@@ -206,7 +208,7 @@ async def send(request: Request, state: State, name: str) -> Response:
     if not text.strip() or not text.strip("\u200b\u200c\u200d\u2060\ufeff \t\r\n"):
         return refuse(words["err_empty"], 400)
     command = command_of(text)
-    if command:
+    if command and not (command[0] == "step-out" and state.page(name).session.role == "rehearsal"):
         return web_command(state, name, command[0], command[1], wants_json)
     if len(text) > limit:
         return refuse(words["err_long"].format(n=f"{len(text):,}", limit=f"{limit:,}"), 413)
@@ -282,12 +284,14 @@ def shown_here(state: State, name: str, command: str, arg: str) -> str:
         return set_country(state, arg)
     if command == "role" and arg in role_names() and name == "chat":
         current.session.role = arg
-        return _notice(words.get("intro_" + arg, load_role(arg).intro))
+        return _notice(role_words(arg, state.ui_language()).intro)
+    if command == "step-out":  # not in a rehearsal: what one is, and how it starts
+        return _notice(role_words("rehearsal", state.ui_language()).summary + " (/role rehearsal)")
     if command == "why":
         last = current.session.turns[-1] if current.session.turns else None
         lines = explain_turn(last) if last else ["Nothing to explain yet."]
         return "<ul class='notes'>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
-    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "why", "end"))
+    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "step-out", "why", "end"))
     return _notice(words["commands_here"].format(commands=shown))
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..culture.language import OWN_NAMES
+from ..roles import role_names, role_words
 from ..errors import TypingcureError
 from ..pipeline import build_parts
 from ..safety.decide import LANGUAGE_NAMES
@@ -67,7 +68,7 @@ def language_choices() -> list[tuple[str, str]]:
 
 
 def settings_view(state: State, message: str | None = None, status: int = 200, confirm: str | None = None) -> Response:
-    conversations = [{"id": c.id, "turns": c.turns, "role": c.role, "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
+    conversations = [{"id": c.id, "turns": c.turns, "role": _role_title(c.role, state.ui_language()), "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
                      for c in state.store.conversations()] if state.store is not None else []
     words = state.ui_strings()
     return state.render("settings.html", status, title=words["settings"], profile=state.profile, backend=state.backend,
@@ -168,3 +169,8 @@ async def wipe_all(request: Request, state: Tc) -> Response:
         state.store, state.pages, state.history = None, {}, "off"
     await run_in_threadpool(wipe, state.home)
     return settings_view(state, state.ui_strings()["wiped"])
+
+
+def _role_title(name: str, language: str) -> str:
+    """A kept conversation's role, by its title in the person's language (a role no longer shipped: its name)."""
+    return role_words(name, language).title if name in role_names() else name
