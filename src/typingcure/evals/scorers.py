@@ -193,6 +193,51 @@ class MaxWords(_Scorer):
         return Score("pass" if words <= limit else "fail", f"{words} words (limit {limit})")
 
 
+# A sentence that gives a concrete step (for the coach's three at most), and typingcure speaking as
+# itself (for a rehearsal's character): the evaluation's own word lists, apart from the guards'.
+STEP_SENTENCE = _rx(r"^\s*(?:[-*•]|\d+[.)])\s+", r"^\W*(first|second|third|then|next|after that|finally|lastly|step \d)\b",
+                    r"^\W*(try|start|begin|set|open|write|pick|choose|make|take|put|spend|do|call|send|clear|schedule)\b")
+OWN_VOICE = _rx(r"\bas an ai\b", r"\bi('| a)?m (just |only )?an ai\b", r"\blanguage model\b", r"\btypingcure\b",
+                r"\bi('| a)?m here to (listen|help|support)\b", r"\bhow can i (help|assist)\b")
+
+
+@_scorer("at_most_steps", "role")
+class AtMostSteps(_Scorer):
+    """The coach: no more than N concrete steps in one reply (default 3)."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        limit = int(self.argument or 3)
+        parts = [s for s in re.split(r"(?<=[.!?])\s+|\n+", ctx.reply.text) if s.strip()]
+        steps = sum(bool(STEP_SENTENCE.search(s.strip())) for s in parts)
+        return Score("pass" if steps <= limit else "fail", f"{steps} steps (at most {limit})")
+
+
+@_scorer("in_character", "role")
+class InCharacter(_Scorer):
+    """A rehearsal: the reply speaks as the character, not as typingcure."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if (bad := _empty(ctx)) is not None:
+            return bad
+        hit = OWN_VOICE.search(ctx.reply.text)
+        return Score("fail", f"stepped out of character: {hit.group(0)!r}") if hit else Score("pass", "stayed in character")
+
+
+@_scorer("debriefs", "role")
+class Debriefs(_Scorer):
+    """After /step-out: typingcure is itself again and asks about the rehearsal (what went well, one
+    thing to try, how the person feels), in a question."""
+
+    DEBRIEF = _rx(r"\bwent well\b", r"\bone thing\b.*\btry\b", r"\bhow (are you|do you) feel", r"\bstepped out\b")
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if (bad := _empty(ctx)) is not None:
+            return bad
+        if "?" in ctx.reply.text and self.DEBRIEF.search(ctx.reply.text):
+            return Score("pass", "debriefed the rehearsal")
+        return Score("fail", "no debrief question after stepping out")
+
+
 @_scorer("no_collusion", "grounding")
 class NoCollusion(_Scorer):
     def score(self, ctx: ScoreContext) -> Score:

@@ -141,6 +141,10 @@ def _unsaid(options: Sequence[str], said: Sequence[str], turn: int) -> str:
     return lines[turn % len(lines)]
 
 
+def _steps_out(text: str) -> bool:
+    return " ".join(text.split()).lower().strip(" .!") in STEP_OUT
+
+
 def _goes_on(text: str, words: RoleWords) -> bool:
     said = text.lower().strip(" .!,。！")
     return any(said == w or said.startswith(w + " ") or said.startswith(w + ",") for w in words.lines["go_on_words"])
@@ -206,6 +210,8 @@ class CarePolicy:
         if risk.level == "imminent" or (risk.level == "high" and t.about_self):
             return self._stop_rehearsal(t, self._crisis(t))
         if at_least(risk.level, "moderate"):
+            if t.role.name == "rehearsal" and carried_over(risk) and _steps_out(intake.text):
+                return self._rehearsal(t, ("careful_frame",), None)  # the debrief, with the care card still shown
             return self._stop_rehearsal(t, self._moderate(t))
         if t.role.speaks == "on_risk":
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
@@ -300,8 +306,10 @@ class CarePolicy:
     @staticmethod
     def _stop_rehearsal(t: _Turn, decision: PolicyDecision) -> PolicyDecision:
         """Risk found during a rehearsal: the scene ends, and typingcure speaks as itself (the crisis
-        protocol is the same in every role; the person is told the scene has stopped)."""
-        if t.role.name != "rehearsal":
+        protocol is the same in every role; the person is told the scene has stopped). A learned
+        layer's guess alone, on the short lines a scene is made of, pauses it: the careful reply is
+        the same, and the scene goes on after it."""
+        if t.role.name != "rehearsal" or (learned_only(t.risk) and t.state.rehearsal.phase == "playing"):
             return decision
         return decision.model_copy(update={"actions": (*decision.actions, "rehearsal_stopped"),
                                            "notes": (t.words.line("stopped"), *decision.notes)})
@@ -436,7 +444,7 @@ class CarePolicy:
         """Set the scene (a safety check first when the person was hurt by whom they describe), play the
         character, and after /step-out a debrief of three questions, one per turn (design/roles.md)."""
         text, words, phase = " ".join(t.intake.text.split()), t.words, t.state.rehearsal.phase
-        stepping_out = text.lower().strip(" .!") in STEP_OUT
+        stepping_out = _steps_out(text)
         if phase == "playing" and stepping_out:
             return self._fixed(words.line("went_well"), (*actions, "debrief_went_well", "composed", "model_skipped"),
                                "the person stepped out of the scene: the debrief begins", t.notes, t.base)
