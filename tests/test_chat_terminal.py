@@ -263,3 +263,33 @@ def test_history_gives_three_tries_in_a_terminal_and_counts_turns_right(script: 
         locked.expect("Passphrase:")
         locked.type("not it")
     assert locked.close() == 5 and "wrong passphrase" in locked.text
+
+
+def test_roles_in_a_terminal_a_rehearsal_from_scene_to_debrief(tmp_path: Path, home: Path) -> None:
+    """/role lists the six roles with a line each; a rehearsal is set, played in character, and
+    /step-out gives the debrief, one question at a time, then typingcure listens again."""
+    from typingcure.roles import role_words
+
+    words = role_words("rehearsal")
+    backend = write_script(tmp_path / "boss.json", {"replies": ["I'm busy. Make it quick. As an AI, I care."], "cycle": True})
+    term = Terminal("chat", "--backend", backend)
+    term.expect("Choose a passphrase")
+    term.type("")
+    term.expect("you ›")
+
+    def answer(line: str) -> str:
+        term.type(line)
+        return " ".join(term.expect("you ›").split())
+
+    listed = answer("/role")
+    for name in ("listener", "journal", "coach", "rehearsal", "meaning", "info"):
+        assert role_words(name).summary in listed, listed
+    assert words.intro in answer("/role rehearsal")
+    assert words.line("ready") in answer("My boss. He's impatient and cuts me off. I want to ask him for a raise.")
+    played = answer("I think my work this year deserves a raise.")
+    assert "Make it quick" in played and "As an AI" not in played
+    assert words.line("went_well") in answer("/step-out")
+    for line, key in (("I said it.", "try_next"), ("Slow down.", "feel_now"), ("Better.", "done")):
+        assert words.line(key) in answer(line)
+    term.type("/end")
+    assert term.close() == 0, term.text

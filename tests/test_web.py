@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from markupsafe import escape
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from typingcure.config import Settings
+from typingcure.roles import role_names, role_words
 from typingcure.safety.decide import LANGUAGE_NAMES
 from typingcure.store import DB_NAME, KEY_NAME
 from typingcure.web.app import create_app
@@ -120,6 +122,27 @@ def test_ending_a_session_gives_a_short_summary(client: TestClient) -> None:
 def test_journal_is_quiet_without_risk(client: TestClient) -> None:
     r = send(client, "Walked by the river, thought about the year.", page="/journal")
     assert "(kept quietly)" in r.text and "That sounds hard" not in r.text
+
+
+def test_the_role_picker_explains_each_role_and_a_rehearsal_steps_out(client: TestClient) -> None:
+    page = client.get("/").text
+    for name in role_names():
+        words = role_words(name)
+        assert f'value="{name}"' in page and words.title in page and str(escape(words.summary)) in page
+    csrf, _ = tokens(page)
+    assert str(escape(role_words("coach").intro)) in client.post(
+        "/chat/role", data={"csrf": csrf, "role": "coach"}, follow_redirects=True).text
+    client.post("/chat/role", data={"csrf": csrf, "role": "rehearsal"})
+    lines = role_words("rehearsal")
+    assert str(escape(lines.line("ready"))) in send(client, "My landlord. He ignores messages. I want the leak fixed.").text
+    assert str(escape(lines.line("went_well"))) in send(client, "/step-out").text
+
+
+def test_role_titles_follow_the_language_the_person_chose(client: TestClient) -> None:
+    csrf, _ = tokens(client.get("/settings").text)
+    client.post("/settings/profile", data={"csrf": csrf, "country": "FR", "language": "fr"})
+    page = client.get("/").text
+    assert role_words("coach", "fr").title in page and role_words("coach", "en").title not in page
 
 
 def test_settings_profile_and_plan(client: TestClient) -> None:
@@ -245,6 +268,17 @@ def test_in_a_real_browser(served: str) -> None:
             page.get_by_label("Write freely").fill("Walked by the river and thought about the year.")
             page.get_by_role("button", name="Send").click()
             page.wait_for_selector("text=(kept quietly)", timeout=30000)
+            if width == 1280:  # a role chosen with its button: a rehearsal, played, stepped out of, debriefed
+                page.goto(served)
+                page.get_by_role("button", name=role_words("rehearsal").title).click()
+                page.get_by_label("Type here").fill("My flatmate. He gets defensive. I want to talk about the noise.")
+                page.get_by_role("button", name="Send").click()
+                expect(page.locator(".msg.bot .text").last).to_contain_text("I'll play them", timeout=30000)
+                expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=30000)
+                page.get_by_label("Type here").fill("/step-out")
+                page.get_by_role("button", name="Send").click()
+                expect(page.locator(".msg.bot .text").last).to_contain_text("What do you feel went well", timeout=30000)
+                page.screenshot(path=str(ARTIFACTS / "web-rehearsal-wide.png"), full_page=True)
             for name in ("plan", "settings", "about", "journal"):
                 page.goto(f"{served}/{name}")
                 page.screenshot(path=str(ARTIFACTS / f"web-{name}-{label}.png"), full_page=True)
