@@ -271,3 +271,14 @@ def test_the_role_digest_changes_with_what_shapes_replies() -> None:
     coach = load_role("coach")
     assert coach.model_copy(update={"prompt": coach.prompt + " Be brief."}).digest != coach.digest
     assert coach.model_copy(update={"summary": "other"}).digest == coach.digest
+
+
+def test_in_a_language_the_model_writes_poorly_the_role_asks_its_own_question_in_it() -> None:
+    backend = ScriptedBackend(["Hello friend, do a list."], cycle=True)
+    backend.languages = frozenset({"en"})
+    parts = build_parts(backend)
+    for role, key in (("coach", "steps"), ("meaning", "questions")):
+        session = Session(profile=Profile(country="KE", language="sw"), role=role)
+        turn = run_turn(session, "Nina kazi nyingi sana na sijui nianzie wapi.", parts)
+        assert "composed_language" in turn.actions and "Hello friend" not in turn.reply
+        assert any(" ".join(q.split()) in turn.reply for q in role_words(role, "sw").lines[key]), turn.reply
