@@ -1,6 +1,7 @@
 """Slash commands, the same in the terminal and the web page.
 
 A message is a command only when the whole of it is one: "/plan", "/country KE", "/role journal".
+`/persona new NAME`, `/persona use NAME`, `/persona keep|back|off|show|delete NAME`: saved personas.
 `/step-out` ends a rehearsal: in that role it is the message of a turn (the debrief follows).
 Anything else that happens to start with a slash ("/end it all, I want to die tonight") is a
 message like any other, and goes through the pipeline and its risk assessment.
@@ -14,7 +15,8 @@ COMMAND = re.compile(
     r"^/(?:(plan)(?:\s+(?:show|new|stop|edit(?:\s+\S{1,4})?))?"
     r"|(resources|why|help|end|quit|exit|settings|step-out)"
     r"|(country)(?:\s+(\S{1,12}))?"
-    r"|(role)(?:\s+([a-z]{2,20}))?)\s*[.!]?$"
+    r"|(role)(?:\s+([a-z]{2,20}))?"
+    r"|(persona)(?:\s+(?:new|use|delete|show|keep|back|off)(?:\s+[^\s/][^/\n]{0,39})?)?)\s*[.!]?$"
 )
 
 
@@ -23,8 +25,8 @@ def command_of(text: str) -> tuple[str, str] | None:
     found = COMMAND.match(text.strip())
     if found is None:
         return None
-    plan, plain, country, country_arg, role, role_arg = found.groups()
-    name = plan or plain or country or role
-    if plan:
-        return name, text.strip()[len("/plan"):].strip()
+    plan, plain, country, country_arg, role, role_arg, persona = found.groups()
+    name = plan or plain or country or role or persona
+    if plan or persona:
+        return name, text.strip()[len(name) + 1:].strip().rstrip(".!").strip()
     return name, (country_arg if country else role_arg if role else "") or ""

@@ -28,6 +28,7 @@ from .composition import TurnSpec, build, turn_spec
 from .config import Settings
 from .culture.language import OWN_NAMES, detect, script_letters
 from .errors import BackendError, InputError
+from .personas import Persona, system_prompt as persona_prompt
 from .roles import load_role, rehearsal_actions
 from .safety.assess import Assessor
 from .safety.check import CheckContext, Guard, check_sentence
@@ -68,6 +69,7 @@ class Session:
     turns: list[TurnResult] = field(default_factory=list)
     plan: SafetyPlan | None = None
     redactor: Redactor = field(default_factory=Redactor)  # stable placeholders for a remote model
+    persona: Persona | None = None  # the person's own persona, in use (typingcure.personas)
 
     @property
     def state(self) -> ConversationState:
@@ -177,7 +179,7 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     risk = _assess(parts.assessor, intake, session)
     clock.done("assess", risk.level, risk.explanation)
 
-    decision = _decide(parts.policy, intake, risk, session, parts.clock(), parts.traits())
+    decision = _with_persona(session, _decide(parts.policy, intake, risk, session, parts.clock(), parts.traits()))
     clock.done("decide", decision.verdict, decision.explanation)
 
     ctx = _check_context(session, intake, risk, decision)
@@ -288,6 +290,14 @@ def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session:
             notes=(text["note_policy_failed"],),
             explanation=f"the policy failed ({type(exc).__name__}); a careful fixed reply instead",
         )
+
+
+def _with_persona(session: Session, decision: PolicyDecision) -> PolicyDecision:
+    """The person's persona in the model's instructions (not for a rehearsal's character)."""
+    if session.persona is None or decision.verdict != "generate" or "in_character" in decision.actions:
+        return decision
+    prompt = persona_prompt(session.persona, decision.system_prompt, load_role(decision.role).prompt)
+    return decision.model_copy(update={"system_prompt": prompt})
 
 
 # -- generate and check, sentence by sentence ---------------------------------------------------

@@ -21,7 +21,7 @@ from functools import lru_cache
 import click
 
 from ..commands import command_of
-from ..config import country_code, load_settings, user_dir
+from ..config import Settings, country_code, load_settings, user_dir
 from ..errors import BackendError, InputError, TypingcureError
 from ..explain import card_words, explain_turn, resource_lines
 from ..pipeline import Parts, Session, assess_safely, build_parts, run_turn
@@ -32,11 +32,13 @@ from ..safety.resources import care_card, no_line_sentence
 from ..store import passphrase_from_env
 from ..types import Profile, at_least
 from ._io import MAX_STDIN_BYTES, decode, is_blank, read_lines
+from .personas import PersonaDesk
 from .store_cmds import NotKept, open_history
 
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
   /step-out      end a rehearsal and talk it over
+  /persona       your saved personas (/persona new NAME, use NAME, keep, back, off, show, delete NAME)
   /country XX    your country (two letters, `typingcure countries` lists them), for the right local services
   /resources     local crisis lines and emergency numbers
   /plan          make a safety plan together (/plan show, /plan edit N, /plan new)
@@ -184,11 +186,18 @@ def _closing_words(language: str) -> str:
 class ChatUI:
     """Plain text when piped; in a terminal, boxes (cards) for the care card, /why and the plan."""
 
-    def __init__(self, session: Session, parts: Parts, interactive: bool, store=None, kept: str = "") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session: Session, parts: Parts, interactive: bool, store=None, kept: str = "",  # type: ignore[no-untyped-def]
+                 settings: Settings | None = None) -> None:
         self.session, self.parts, self.interactive = session, parts, interactive
         self.store, self.kept = store, kept
+        self.settings = settings or Settings()
         self.lines = read_lines(sys.stdin.buffer)
         self.flow: PlanFlow | None = None
+        self.personas: PersonaDesk | None = None  # once it is known whether history is kept
+
+    def open_personas(self) -> None:
+        self.personas = PersonaDesk(self.session, self.parts, self.settings, self.say,
+                                    lambda title, lines: self.block(title, lines, "magenta"), self.store)
 
     def say(self, text: str) -> None:
         click.echo(text)
@@ -262,6 +271,10 @@ class ChatUI:
             else:
                 self.session.role = load_role(arg).name
                 self.say(role_words(arg, language, script).intro)
+        elif name == "persona":
+            if self.personas is None:
+                self.open_personas()
+            self.personas.command(arg)  # type: ignore[union-attr]
         elif name == "step-out":
             if self.session.role == "rehearsal":
                 self.turn("/step-out")
@@ -358,6 +371,8 @@ class ChatUI:
             else:
                 click.echo(piece, nl=False)
 
+        if self.personas is not None:
+            self.personas.check()  # a change to what the persona was pinned to is said before the reply
         try:
             turn = run_turn(self.session, text, self.parts, on_release=release)
         finally:
@@ -419,7 +434,9 @@ class ChatUI:
                     self.say(f"typingcure: {exc.message}")
                 continue
             try:
-                if self.flow is not None:
+                if self.personas is not None and self.personas.asking is not None:
+                    self.personas.answer(line)
+                elif self.flow is not None:
                     self.plan_answer(line)
                 else:
                     self.turn(line)
@@ -447,10 +464,11 @@ def chat_command(backend: str | None, role: str | None, country: str | None, lan
     session = Session(profile=Profile(country=settings.country, language=settings.language), role=load_role(settings.role).name)
     parts = build_parts(settings.backend, settings)
     parts.backend.prepare()
-    ui = ChatUI(session, parts, interactive=sys.stdin.isatty())
+    ui = ChatUI(session, parts, interactive=sys.stdin.isatty(), settings=settings)
     if ui.interactive and settings.history != "off" and not passphrase_from_env():
         ui.first_screen(kept=None)  # what this is, before anything is asked
     ui.store, ui.kept = _keep_history(settings.history, session, parts)
+    ui.open_personas()  # a persona in use comes back with the history
     try:
         code = ui.run()
     finally:

@@ -319,7 +319,8 @@ class SQLiteStore:
         singletons = {name: self._readable(blob, f"singleton:{name}", skipped, f"the {name.replace('_', ' ')}")
                       for name, blob in self._rows("SELECT name, blob FROM singletons")}
         return {"format": "typingcure-export", "version": 1, "exported": time.time(), "profile": singletons.get("profile"),
-                "safety_plan": singletons.get("safety_plan"), "conversations": conversations, "skipped": skipped}
+                "safety_plan": singletons.get("safety_plan"), "personas": singletons.get("personas"),
+                "conversations": conversations, "skipped": skipped}
 
     def _readable(self, blob: bytes, aad: str, skipped: list[str], what: str = "", box: Box | None = None) -> Any:
         """The record, or None (named in `skipped`) when it fails its integrity check."""
