@@ -119,11 +119,17 @@ MANY_STEPS = ("First, make a list of everything. Then pick the easiest task. Nex
               "After that, take a short break. Finally, do the second task. Also, try the pomodoro method.")
 
 
-@pytest.mark.parametrize("capable", [False, True])
-def test_the_coach_gives_three_steps_at_most(capable: bool) -> None:
+def test_the_coach_gives_three_steps_at_most() -> None:
     (turn,), _ = talk("coach", ["I have to clean my flat, do my taxes and call the bank, and I can't start."],
-                      [MANY_STEPS], capable=capable)
+                      [MANY_STEPS], capable=True)
     assert 1 <= steps_in(turn.reply) <= 3, turn.reply
+
+
+def test_with_a_weak_model_the_coach_is_composed_and_asks_for_one_small_step() -> None:
+    (turn,), _ = talk("coach", ["I have to clean my flat, do my taxes and call the bank, and I can't start."],
+                      ["You're not allowed to clean your flat. " + MANY_STEPS])
+    assert "not allowed" not in turn.reply and steps_in(turn.reply) == 0 and "model_skipped" in turn.actions
+    assert any(" ".join(q.split()) in turn.reply for q in load_role("coach").lines["steps"])
 
 
 @pytest.mark.parametrize("message", ["I'm completely burnt out and the report is due tomorrow.",

@@ -461,3 +461,30 @@ def test_a_turn_that_raises_ends_the_stream_at_once_with_a_careful_reply(tmp_pat
     turns = state.pages["chat"].session.turns
     assert [t.user_text for t in turns] == ["and then the bus was late", "still here"] and turns[-1].reply  # the failed one was not kept
 
+
+
+def test_a_persona_saved_in_settings_is_used_and_any_change_is_shown_before_the_next_reply(tmp_path: Path, home: Path) -> None:
+    client, csrf = unlocked(tmp_path, home)
+    said = client.post("/settings/persona", data={"csrf": csrf, "action": "new", "name": "Nova", "tone": "warm and brief",
+                                                   "focus": "my exams", "avoid": "advice"}).text
+    assert "Nova is saved and in use." in said
+    assert "has changed" not in client.get("/").text
+    other = tmp_path / "other.json"
+    other.write_text('{"replies": ["Hello from another model."], "cycle": true}')
+    client.post("/settings/backend", data={"csrf": csrf, "backend": f"scripted:{other}", "confirm_backend": "yes"})
+    page = client.get("/").text
+    assert "Nova has changed since you saved it:" in page and "the model: was scripted:" in page
+    client.post("/settings/persona", data={"csrf": csrf, "action": "keep", "next": "chat"})
+    assert "has changed" not in client.get("/").text
+    export = client.get("/settings/export?format=json").json()
+    assert export["personas"]["active"] == "Nova" and export["personas"]["items"][0]["tone"] == "warm and brief"
+    client.post("/settings/persona", data={"csrf": csrf, "action": "off"})
+    assert "has changed" not in client.get("/").text
+
+
+def test_a_visit_that_keeps_nothing_cannot_save_a_persona(tmp_path: Path, home: Path) -> None:
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB"), home=home), base_url=LOCAL)
+    csrf, _ = tokens(client.get("/").text)
+    done = client.post("/settings/persona", data={"csrf": csrf, "action": "new", "name": "Nova"})
+    assert done.status_code == 403 and "unlock it to save one" in done.text
+    assert client.post("/settings/persona", data={"action": "new", "name": "Nova"}).status_code == 403  # no csrf

@@ -109,14 +109,21 @@ def make_persona(**fields: Any) -> Persona:
 
 @dataclass(frozen=True)
 class Change:
-    """One thing that differs from the pin: what, as pinned, and as it is now."""
+    """One thing that differs from the pin: what (`kind`: model, model_file, role, prompt or setting;
+    `subject`: the role's or the setting's name), as pinned, and as it is now."""
 
     what: str
     pinned: str
     now: str
+    kind: str = ""
+    subject: str = ""
 
-    def sentence(self) -> str:
-        return f"{self.what}: was {self.pinned}, now {self.now}"
+    def sentence(self, words: dict[str, str] | None = None) -> str:
+        """In English, or with an interface's words (`persona_what_<kind>`, `persona_was_now`)."""
+        if not words or f"persona_what_{self.kind}" not in words:
+            return f"{self.what}: was {self.pinned}, now {self.now}"
+        what = words[f"persona_what_{self.kind}"].format(name=self.subject)
+        return words["persona_was_now"].format(what=what, pinned=self.pinned, now=self.now)
 
 
 def file_digest(path: Path) -> str:
@@ -206,18 +213,18 @@ def drift(persona: Persona, backend: Any, settings: Settings) -> list[Change]:
     changes: list[Change] = []
     model, model_file = model_identity(backend)
     if model != pin.model:
-        changes.append(Change("the model", _short(pin.model), _short(model)))
+        changes.append(Change("the model", _short(pin.model), _short(model), "model"))
     elif pin.model_file and model_file != pin.model_file:
-        changes.append(Change("the model file's contents", pin.model_file[:12], model_file[:12] or "unreadable"))
+        changes.append(Change("the model file's contents", pin.model_file[:12], model_file[:12] or "?", "model_file"))
     role = load_role(persona.role)
     if not persona.use_pinned:
         if role.version != pin.role_version or role.digest != pin.role_digest:
-            changes.append(Change(f"the {role.name} role's instructions", f"version {pin.role_version} ({pin.role_digest[:8]})",
-                                  f"version {role.version} ({role.digest[:8]})"))
+            changes.append(Change(f"the {role.name} role's instructions", f"v{pin.role_version} ({pin.role_digest[:8]})",
+                                  f"v{role.version} ({role.digest[:8]})", "role", role.name))
         elif _hash(role.prompt, persona.prompt()) != pin.prompt_hash:
-            changes.append(Change("the prompt", pin.prompt_hash[:8], _hash(role.prompt, persona.prompt())[:8]))
+            changes.append(Change("the prompt", pin.prompt_hash[:8], _hash(role.prompt, persona.prompt())[:8], "prompt"))
         now = _shaping(settings)
-        changes += [Change(f"the {name.replace('_', ' ')} setting", str(pin.settings.get(name)), str(now[name]))
+        changes += [Change(f"the {name.replace('_', ' ')} setting", str(pin.settings.get(name)), str(now[name]), "setting", name)
                     for name in SHAPING_SETTINGS if pin.settings.get(name) != now[name]]
     return changes
 

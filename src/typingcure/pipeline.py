@@ -314,11 +314,12 @@ def _check_context(session: Session, intake: IntakeResult, risk: RiskAssessment,
         cues |= {"mania", "psychosis"}
     said = [s.strip() for m in session.messages if m.role == "assistant" for s in split_sentences([m.content])]
     scripts = frozenset(k for text in users for k, v in script_letters(text).items() if v and k != "other")
+    prompt = decision.system_prompt
     if decision.verdict != "generate":  # authored replies are checked for safety, not for shape
-        said, scripts = [], frozenset()
+        said, scripts, prompt = [], frozenset(), ""
     return CheckContext(risk=risk, role=load_role(decision.role), replies=replies(intake.language, intake.script),
                         constraints=decision.constraints, user_text=intake.text, cues=frozenset(cues), said=said,
-                        prompt=decision.system_prompt, scripts=scripts, language=intake.language,
+                        prompt=prompt, scripts=scripts, language=intake.language,
                         strict="authored_question" in decision.actions, earlier_user=tuple(users[:-1]),
                         relaxed=load_role(decision.role).in_character_relaxes if "in_character" in decision.actions
                         else frozenset())

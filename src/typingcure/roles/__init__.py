@@ -143,13 +143,14 @@ class Term:
     match: re.Pattern[str]
     text: str
     source: str
+    label: str
 
 
 @cache
 def terms() -> tuple[Term, ...]:
     raw = _yaml.safe_load(files("typingcure.roles").joinpath("_info_terms.yaml").read_text("utf-8"))
     return tuple(Term(name=name, match=re.compile(entry["match"], re.I), text=" ".join(entry["text"].split()),
-                      source=entry["source"]) for name, entry in raw["terms"].items())
+                      source=entry["source"], label=entry.get("label", name)) for name, entry in raw["terms"].items())
 
 
 def find_term(text: str) -> Term | None:

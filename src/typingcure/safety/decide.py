@@ -391,12 +391,7 @@ class CarePolicy:
                                   prompt=prompt)
         if t.model.capable:
             return self._generate(t, actions, f"risk {t.risk.level}: the coach answers, three steps at most")
-        question = _unsaid(t.words.lines["steps"], t.said, run)
-        if (weak := self._in_weak_language(t, question, (*actions, "coach_step"))) is not None:
-            return weak
-        return self._generate(t, (*actions, "coach_step"), f"risk {t.risk.level}: the coach's short reply, then "
-                              "an authored question about one small next step", follow_up=question,
-                              max_sentences=MODEL_SENTENCES)
+        return self._composed(t, _unsaid(t.words.lines["steps"], t.said, run), (*actions, "coach_step"))
 
     def _meaning(self, t: _Turn, actions: tuple[str, ...]) -> PolicyDecision:
         """Narrative re-authoring: the authored questions in order, one per turn, then open questions."""
@@ -406,21 +401,22 @@ class CarePolicy:
         run = t.state.in_role("meaning")
         question = (questions[run] if run < len(questions) and questions[run] not in t.said
                     else open_question(t.intake.text, t.parts, t.said))
-        if (weak := self._in_weak_language(t, " ".join(question.split()), (*actions, "meaning_question"))) is not None:
-            return weak
-        return self._generate(t, (*actions, "meaning_question"), f"risk {t.risk.level}: the meaning role's short "
-                              f"reply, then its re-authoring question ({min(run, len(questions)) + 1} of "
-                              f"{len(questions)})", follow_up=" ".join(question.split()), max_sentences=MODEL_SENTENCES)
+        return self._composed(t, " ".join(question.split()), (*actions, "meaning_question"))
 
-    def _in_weak_language(self, t: _Turn, question: str, actions: tuple[str, ...]) -> PolicyDecision | None:
-        """In a language the model writes poorly, the model is not asked: a reflection composed from
-        authored lines in the person's language, then the role's own question (as the listener does)."""
-        if not (t.model.weak_in(t.intake.language, t.intake.script) and t.parts.can_listen):
-            return None
+    def _composed(self, t: _Turn, question: str, actions: tuple[str, ...]) -> PolicyDecision:
+        """With a model not known to be capable, the model is not asked in the coach and meaning roles
+        (measured: a tiny model told to give one step "agrees" that the person is lazy, or says they are
+        "not allowed" to do the task): a reflection composed from authored lines in the person's
+        language, then the role's own question."""
+        weak = t.model.weak_in(t.intake.language, t.intake.script)
+        if not t.parts.can_listen:  # no authored listening lines in this language: the model, two sentences
+            return self._generate(t, actions, f"risk {t.risk.level}: the {t.role.name} role's short reply, then its "
+                                  "authored question", follow_up=question, max_sentences=MODEL_SENTENCES)
         reflection = listening_reply(t.intake.text, t.parts, said=t.said, question=False, quote=not names_risk(t.risk))
-        return self._fixed(f"{reflection} {question}", (*actions, "composed", "composed_language", "model_skipped"),
-                           f"risk {t.risk.level}, and the model is weak in this language: the {t.role.name} role's "
-                           "question after a reflection composed from authored lines in it", t.notes, t.base)
+        return self._fixed(f"{reflection} {question}", (*actions, "composed", *(("composed_language",) if weak else ()),
+                                                        "model_skipped"),
+                           f"risk {t.risk.level}, a model not known to be capable: the {t.role.name} role's question "
+                           "after a reflection composed from authored lines", t.notes, t.base)
 
     def _info(self, t: _Turn, actions: tuple[str, ...]) -> PolicyDecision:
         """General explanations with honest uncertainty; never a diagnosis of a person."""
@@ -429,8 +425,7 @@ class CarePolicy:
         asks_diagnosis = first_match(patterns()["requests"]["diagnosis"], [text]) is not None
         parts: list[str] = []
         if asks_diagnosis:
-            label = term.name.upper() if term and len(term.name) <= 4 else (term.name if term else "")
-            parts.append(t.words.line("no_diagnosis", term=label) if label else t.words.line("no_diagnosis_general"))
+            parts.append(t.words.line("no_diagnosis", term=term.label) if term else t.words.line("no_diagnosis_general"))
             actions = (*actions, "no_diagnosis")
         if t.model.capable:
             prompt = t.base["system_prompt"]

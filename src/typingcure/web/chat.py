@@ -32,6 +32,7 @@ from ..errors import InputError, TypingcureError
 from ..explain import explain_turn
 from ..pipeline import Parts, Session, run_turn
 from ..roles import load_role, role_names, role_words
+from .personas import persona_notice
 from ..safety.replies import replies
 from ..safety.resources import care_card
 from ..store import SQLiteStore, StoreRecorder
@@ -84,6 +85,7 @@ def chat_view(state: State, name: str, error: str | None = None, summary: str | 
                         role=current.session.role, roles=[(r, role_words(r, language)) for r in role_names()],
                         send_url=f"/{name}/send",
                         error=error, summary=summary, summary_cards=summary_cards or [], said=said,
+                        persona=persona_notice(state) if name == "chat" else None,
                         card_title=replies(state.profile.language or "en")["card_title"])
 
 

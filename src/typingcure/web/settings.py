@@ -24,6 +24,7 @@ from ..pipeline import build_parts
 from ..safety.decide import LANGUAGE_NAMES
 from ..store import KEY_NAME, KeyFile, to_markdown, wipe
 from ..types import Profile
+from .personas import persona_context
 from .security import checked
 from .state import State, Tc
 
@@ -73,7 +74,7 @@ def settings_view(state: State, message: str | None = None, status: int = 200, c
     words = state.ui_strings()
     return state.render("settings.html", status, title=words["settings"], profile=state.profile, backend=state.backend,
                         languages=language_choices(), kept=state.kept_text(), conversations=conversations, message=message,
-                        models=model_choices(), confirm=confirm,
+                        models=model_choices(), confirm=confirm, **persona_context(state),
                         model_help=with_code(words["model_help"], local="local", named="local:NAME",
                                              pull="typingcure models pull NAME", file="local:/path/model.gguf",
                                              ollama="ollama:NAME", openai="openai:MODEL@URL"))

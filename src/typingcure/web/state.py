@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..config import Settings
 from ..languages import interface_strings
 from ..pipeline import Parts, Session, build_parts
+from ..personas import Personas
 from ..safety.resources import no_checked_line
 from ..store import SQLiteStore
 from ..types import Message, Profile, Resource, TurnResult
@@ -79,8 +80,11 @@ class State:
     loading: threading.Lock = field(default_factory=threading.Lock, repr=False)   # turns arriving together load the model once
     unlocking: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)      # one guess at a time
     _strings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    personas: Personas = field(default_factory=Personas)  # the person's own, from the encrypted store
+    configured: Settings | None = field(default=None, repr=False)  # the settings a visit's choices go back to
 
     def __post_init__(self) -> None:
+        self.configured = self.settings  # what a visit's choices (a persona's pinned settings) go back to
         self.env.globals["no_checked_line"] = lambda: no_checked_line(self.profile.country)  # card.html says so
         self.ui_strings()  # read once, at the start: ui_language() looks in them
 
@@ -130,6 +134,8 @@ class State:
     def page(self, name: str) -> Page:
         if name not in self.pages:
             session = Session(profile=self.profile, role=PAGES[name])
+            if name == "chat" and self.personas.current is not None:
+                session.persona, session.role = self.personas.current, self.personas.current.role
             self.pages[name] = Page(session, self._restore(name, session))
         return self.pages[name]
 
@@ -153,6 +159,7 @@ class State:
     def reset_choices(self) -> None:
         """Back to the configured profile and model: what one visit chose does not carry to the next
         visitor (the person's own choices come back from the encrypted store when they unlock)."""
+        self.settings = self.configured or self.settings
         self.profile = Profile(country=self.settings.country, language=self.settings.language)
         if self.backend != self.settings.backend:
             self.backend, self.parts = self.settings.backend, None
@@ -162,6 +169,7 @@ class State:
         self.store, self.history, self.pages = store, "open", {}
         self.reset_choices()
         saved, backend = store.get("profile"), store.get("backend")
+        self.personas = Personas.load(store.get("personas"))
         if saved:
             self.profile = Profile.from_saved(saved)
         if isinstance(backend, str) and backend and backend != self.backend:
@@ -171,6 +179,7 @@ class State:
         if self.store is not None:
             self.store.close()
         self.store, self.history, self.pages, self.sessions = None, "locked", {}, set()
+        self.personas = Personas()
         self.reset_choices()
 
     def idle_check(self) -> None:
