@@ -16,7 +16,7 @@ from typingcure.roles import RELAXABLE, Role, load_role, role_names, role_words
 from typingcure.safety.guards import needs_rest, patterns, first_match
 from typingcure.types import TurnResult
 
-ROLES = ("coach", "info", "journal", "listener", "meaning", "rehearsal")
+ROLES = ("listener", "journal", "coach", "rehearsal", "meaning", "info")
 STEPS = patterns()["productivity"]["step"]
 
 
@@ -288,3 +288,8 @@ def test_in_a_language_the_model_writes_poorly_the_role_asks_its_own_question_in
         turn = run_turn(session, "Nina kazi nyingi sana na sijui nianzie wapi.", parts)
         assert "composed_language" in turn.actions and "Hello friend" not in turn.reply
         assert any(" ".join(q.split()) in turn.reply for q in role_words(role, "sw").lines[key]), turn.reply
+
+
+def test_stepping_out_before_a_line_was_played_ends_without_a_debrief() -> None:
+    turns, session = talk("rehearsal", ["My landlord. He ignores messages. I want the leak fixed.", "/step-out"], ["Hm."])
+    assert turns[1].reply == role_words("rehearsal").line("stopped") and session.role == "listener"

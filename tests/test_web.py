@@ -135,6 +135,7 @@ def test_the_role_picker_explains_each_role_and_a_rehearsal_steps_out(client: Te
     client.post("/chat/role", data={"csrf": csrf, "role": "rehearsal"})
     lines = role_words("rehearsal")
     assert str(escape(lines.line("ready"))) in send(client, "My landlord. He ignores messages. I want the leak fixed.").text
+    send(client, "The roof has leaked for three weeks.")
     assert str(escape(lines.line("went_well"))) in send(client, "/step-out").text
 
 
@@ -270,10 +271,16 @@ def test_in_a_real_browser(served: str) -> None:
             page.wait_for_selector("text=(kept quietly)", timeout=30000)
             if width == 1280:  # a role chosen with its button: a rehearsal, played, stepped out of, debriefed
                 page.goto(served)
+                page.get_by_role("button", name="End session").click()  # a new conversation: the crisis above is not carried over
+                page.wait_for_selector("section[aria-label='Summary']")
                 page.get_by_role("button", name=role_words("rehearsal").title).click()
                 page.get_by_label("Type here").fill("My flatmate. He gets defensive. I want to talk about the noise.")
                 page.get_by_role("button", name="Send").click()
                 expect(page.locator(".msg.bot .text").last).to_contain_text("I'll play them", timeout=30000)
+                expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=30000)
+                page.get_by_label("Type here").fill("Can we talk about the noise at night?")
+                page.get_by_role("button", name="Send").click()
+                expect(page.locator(".msg.bot")).to_have_count(2, timeout=30000)  # "ready", then the character's line
                 expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=30000)
                 page.get_by_label("Type here").fill("/step-out")
                 page.get_by_role("button", name="Send").click()

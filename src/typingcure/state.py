@@ -36,21 +36,23 @@ class Rehearsal:
 
     phase: str = "scene"
     scene_text: str = ""
+    played: int = 0  # turns spoken in character since the scene was set
 
     @classmethod
     def of(cls, run: Sequence[tuple[str, Iterable[str]]]) -> Rehearsal:
         """From the person's messages and the actions of the turns in a row in the rehearsal role."""
-        phase, scene = "scene", ""
+        phase, scene, played = "scene", "", 0
         for user_text, actions in run:
             marks = [a for a in actions if a in PHASE_AFTER]
             if not marks:
                 continue  # a turn about risk or a sensitive situation: the scene waits
             if "rehearsal_scene" in actions:
-                scene = user_text
+                scene, played = user_text, 0
+            played += "in_character" in actions
             phase = PHASE_AFTER[marks[-1]]
             if phase == "scene":
-                scene = ""
-        return cls(phase=phase, scene_text=scene)
+                scene, played = "", 0
+        return cls(phase=phase, scene_text=scene, played=played)
 
 
 def _trailing(turns: Sequence[TurnResult], role: str) -> list[TurnResult]:

@@ -55,9 +55,11 @@ class PersonaDesk:
     def command(self, arg: str) -> None:
         word, _, rest = arg.partition(" ")
         rest = rest.strip()
+        handlers: dict[str, Callable[[str], None]] = {
+            "": self.list, "new": self.new, "use": self.use, "off": self.off, "show": self.show,
+            "delete": self.delete, "keep": self.keep, "back": self.back}
         try:
-            handler = {"": self.list, "new": self.new, "use": self.use, "off": self.off, "show": self.show,
-                       "delete": self.delete, "keep": self.keep, "back": self.back}[word]
+            handler = handlers[word]
         except KeyError:
             self.say("Try /persona, /persona new NAME, /persona use NAME, /persona keep, /persona back, /persona off.")
             return

@@ -96,9 +96,14 @@ class RoleWords:
         return " ".join(str(options[turn % len(options)]).split())
 
 
+# The order a person is offered the roles in; a role added as a file comes after these.
+SHOWN_FIRST = ("listener", "journal", "coach", "rehearsal", "meaning", "info")
+
+
 def role_names() -> list[str]:
     folder = files("typingcure.roles")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_"))
+    found = {p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_")}
+    return [n for n in SHOWN_FIRST if n in found] + sorted(found - set(SHOWN_FIRST))
 
 
 @cache

@@ -454,12 +454,12 @@ class CarePolicy:
         character, and after /step-out a debrief of three questions, one per turn (design/roles.md)."""
         text, words, phase = " ".join(t.intake.text.split()), t.words, t.state.rehearsal.phase
         stepping_out = _steps_out(text)
-        if phase == "playing" and stepping_out:
+        if phase == "playing" and stepping_out and t.state.rehearsal.played:
             return self._fixed(words.line("went_well"), (*actions, "debrief_went_well", "composed", "model_skipped"),
                                "the person stepped out of the scene: the debrief begins", t.notes, t.base)
         if stepping_out:
             return self._fixed(words.line("stopped"), (*actions, "rehearsal_stopped", "composed", "model_skipped"),
-                               "the person stepped out before the scene began", t.notes, t.base)
+                               "the person stepped out before a line was played", t.notes, t.base)
         if phase in DEBRIEF:
             key, action = DEBRIEF[phase]
             return self._fixed(words.line(key), (*actions, action, "composed", "model_skipped"),
