@@ -229,6 +229,12 @@ def drift(persona: Persona, backend: Any, settings: Settings) -> list[Change]:
     return changes
 
 
+def model_drifted(persona: Persona, backend: Any) -> bool:
+    """Is the model running not the one the persona was pinned to (another spec, or the same file
+    path with other contents)?"""
+    return any(c.kind in ("model", "model_file") for c in drift(persona, backend, Settings()))
+
+
 def _short(spec: str) -> str:
     kind, _, rest = spec.partition(":")
     return f"{kind}:{Path(rest).name}" if kind == "local" else spec

@@ -16,7 +16,8 @@ from typing import Any
 from ..backends import GenerateOptions, backend_from_spec
 from ..config import Settings
 from ..errors import InputError, TypingcureError
-from ..personas import Change, Persona, Personas, drift, make_persona, pinned, pinned_backend, pinned_settings
+from ..personas import (Change, Persona, Personas, drift, make_persona, model_drifted, pinned, pinned_backend,
+                        pinned_settings)
 from ..pipeline import Parts, Session
 
 QUESTIONS = (("tone", "What tone would you like {name} to have? (for example: warm and brief; Enter to skip)"),
@@ -151,8 +152,7 @@ class PersonaDesk:
             self.say("No persona in use.")
             return
         spec = pinned_backend(persona)
-        if persona.pin.model != self.parts.backend.spec or (persona.pin.model_file and drift(
-                persona.model_copy(update={"use_pinned": True}), self.parts.backend, self.settings)):
+        if model_drifted(persona, self.parts.backend):
             if spec is None:
                 self.say(f"The model {persona.name} was pinned to is not there as it was ({persona.pin.model}); "
                          "its role prompt and settings are back, the model stays as it is. /persona keep accepts it.")

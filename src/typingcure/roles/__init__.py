@@ -90,11 +90,6 @@ class RoleWords:
     def line(self, key: str, **fill: str) -> str:
         return " ".join(str(self.lines[key]).split()).format(**fill)
 
-    def choice(self, key: str, turn: int) -> str:
-        """The `turn`-th of a list of lines (round and round), one line per turn."""
-        options = self.lines[key]
-        return " ".join(str(options[turn % len(options)]).split())
-
 
 # The order a person is offered the roles in; a role added as a file comes after these.
 SHOWN_FIRST = ("listener", "journal", "coach", "rehearsal", "meaning", "info")

@@ -370,7 +370,7 @@ class CarePolicy:
         base = dict(t.base)
         if prompt is not None:
             base["system_prompt"] = prompt
-        if follow_up:
+        if follow_up and _asks(follow_up):
             base["system_prompt"] += " " + QUESTION_FRAME
         return PolicyDecision(verdict="generate", actions=actions, notes=tuple(t.notes), follow_up=follow_up,
                               follow_up_asks=_asks(follow_up or ""), max_sentences=max_sentences,
@@ -433,8 +433,7 @@ class CarePolicy:
                 prompt += f" A checked explanation to keep to: {term.text}"
             if parts:
                 return self._generate(t, actions, "asked for a diagnosis of a person: a fixed line says who can "
-                                      "assess, then the model explains in general", prompt=prompt,
-                                      follow_up=None).model_copy(update={"follow_up": parts[0]})
+                                      "assess, then the model explains in general", prompt=prompt, follow_up=parts[0])
             return self._generate(t, actions, f"risk {t.risk.level}: the info role explains in general",
                                   prompt=prompt)
         if term:

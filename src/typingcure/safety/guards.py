@@ -319,8 +319,8 @@ class RoleFormatGuard(_Guard):
     RULE = "The person is exhausted: suggest rest and gentleness, not productivity techniques."
 
     def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
-        rules = patterns()["productivity"]
-        if needs_rest(ctx.user_text) and (hit := first_match(rules["push"], [sentence])):
+        rules, resting = patterns()["productivity"], needs_rest(ctx.user_text)
+        if resting and (hit := first_match(rules["push"], [sentence])):
             return self.result("repair", f"productivity push ({hit.group(0)!r}) at someone exhausted; asked again",
                                sentence, "", constraint=self.RULE)
         if ctx.relaxed and (hit := first_match(patterns()["rehearsal"]["own_voice"], [sentence])):
@@ -328,7 +328,7 @@ class RoleFormatGuard(_Guard):
                                "was not shown: the scene goes on until /step-out", sentence, "")
         steps = ctx.role.rules.max_steps
         if steps is not None and first_match(rules["step"], [sentence]):
-            if ctx.role.rules.rest_first and needs_rest(ctx.user_text):
+            if ctx.role.rules.rest_first and resting:
                 return self.result("repair", f"a step ({sentence[:40]!r}) for someone worn out or crying: rest "
                                    "comes first, so it was not shown", sentence, "")
             given = sum(first_match(rules["step"], [s]) is not None for s in ctx.reply)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError
-from ..personas import drift, make_persona, pinned, pinned_backend, pinned_settings
+from ..personas import drift, make_persona, model_drifted, pinned, pinned_backend, pinned_settings
 from .security import checked
 from .state import State, Tc
 
@@ -80,11 +80,11 @@ def _act(state: State, action: str, form: Any) -> str:
     if action == "back":
         said = words["persona_back_done"].format(name=current.name)
         spec = pinned_backend(current)
-        if current.pin is not None and current.pin.model != parts.backend.spec:
+        if model_drifted(current, parts.backend):
             if spec is None:
                 said = words["persona_back_model_gone"].format(name=current.name)
             else:
-                state.backend, state.parts = spec, None
+                state.backend = spec
         state.settings = pinned_settings(current, state.settings)
         state.parts = None  # built again with the pinned model and settings
         state.personas.put(current.model_copy(update={"use_pinned": True}))
