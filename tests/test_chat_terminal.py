@@ -293,3 +293,33 @@ def test_roles_in_a_terminal_a_rehearsal_from_scene_to_debrief(tmp_path: Path, h
         assert words.line(key) in answer(line)
     term.type("/end")
     assert term.close() == 0, term.text
+
+
+EXERCISE_ANSWERS = {"en": "a walk with my sister", "fr": "une promenade avec ma sœur", "ja": "妹と散歩すること",
+                    "sw": "kutembea na dada yangu", "es": "un paseo con mi hermana", "ko": "동생과 산책하기"}
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("name,language", list(zip(
+    ("grounding", "action", "problems", "values", "kindness", "brain"), ("en", "fr", "ja", "sw", "es", "ko"))))
+def test_an_exercise_from_start_to_card_in_a_terminal(name: str, language: str, tmp_path: Path) -> None:
+    """`typingcure exercise start NAME`: each step in the person's language, one answer each, then
+    the card with their own words; the session ends with the exercise."""
+    from typingcure.exercises import exercise_words, load_exercise
+
+    words, answer = exercise_words(name, language), EXERCISE_ANSWERS[language]
+    backend = write_script(tmp_path / "r.json", {"replies": [REPLY], "cycle": True})  # type: ignore[arg-type]
+    term = Terminal("exercise", "start", name, "--language", language, "--backend", backend,
+                    env={"TYPINGCURE_HISTORY": "off"})
+    assert _squeezed(words.steps[0]) in _squeezed(term.expect("you ›"))
+    for i in range(1, len(load_exercise(name).steps)):
+        term.type(f"{answer} {i}")
+        assert _squeezed(words.steps[i]) in _squeezed(term.expect("you ›")), (name, language, i)
+    term.type(answer)
+    shown = _squeezed(term.expect(words.line("card_not_kept").split()[0]))
+    assert _squeezed(words.takeaway) in shown and _squeezed(words.line("card_title", title=words.title)) in shown
+    assert _squeezed(f"{answer} 2") in shown  # the answer to the second step, which is on every card
+    assert term.close() == 0, term.text

@@ -2,6 +2,7 @@
 
 A message is a command only when the whole of it is one: "/plan", "/country KE", "/role journal".
 `/persona new NAME`, `/persona use NAME`, `/persona keep|back|off|show|delete NAME`: saved personas.
+`/exercise [NAME | pause | resume | stop | cards | card N]`: single-session exercises.
 `/step-out` ends a rehearsal: in that role it is the message of a turn (the debrief follows).
 Anything else that happens to start with a slash ("/end it all, I want to die tonight") is a
 message like any other, and goes through the pipeline and its risk assessment.
@@ -16,7 +17,8 @@ COMMAND = re.compile(
     r"|(resources|why|help|end|quit|exit|settings|step-out)"
     r"|(country)(?:\s+(\S{1,12}))?"
     r"|(role)(?:\s+([a-z]{2,20}))?"
-    r"|(persona)(?:\s+(?:new|use|delete|show|keep|back|off)(?:\s+[^\s/][^/\n]{0,39})?)?)\s*[.!]?$"
+    r"|(persona)(?:\s+(?:new|use|delete|show|keep|back|off)(?:\s+[^\s/][^/\n]{0,39})?)?"
+    r"|(exercise)(?:\s+(?:card\s+\d{1,3}|[a-z]{2,20}))?)\s*[.!]?$"
 )
 
 
@@ -25,8 +27,8 @@ def command_of(text: str) -> tuple[str, str] | None:
     found = COMMAND.match(text.strip())
     if found is None:
         return None
-    plan, plain, country, country_arg, role, role_arg, persona = found.groups()
-    name = plan or plain or country or role or persona
-    if plan or persona:
+    plan, plain, country, country_arg, role, role_arg, persona, exercise = found.groups()
+    name = plan or plain or country or role or persona or exercise
+    if plan or persona or exercise:
         return name, text.strip()[len(name) + 1:].strip().rstrip(".!").strip()
     return name, (country_arg if country else role_arg if role else "") or ""

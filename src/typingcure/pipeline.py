@@ -19,7 +19,7 @@ import threading
 import time
 import unicodedata
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -28,6 +28,7 @@ from .composition import TurnSpec, build, turn_spec
 from .config import Settings
 from .culture.language import OWN_NAMES, detect, script_letters
 from .errors import BackendError, InputError
+from .exercises import Card, ExerciseRun, advance
 from .personas import Persona, system_prompt as persona_prompt
 from .roles import load_role, rehearsal_actions
 from .safety.assess import Assessor
@@ -70,13 +71,16 @@ class Session:
     plan: SafetyPlan | None = None
     redactor: Redactor = field(default_factory=Redactor)  # stable placeholders for a remote model
     persona: Persona | None = None  # the person's own persona, in use (typingcure.personas)
+    exercise: ExerciseRun | None = None  # an exercise under way or paused (typingcure.exercises)
+    cards: list[Card] = field(default_factory=list)  # exercise cards made in this session, for the caller to keep
 
     @property
     def state(self) -> ConversationState:
         """What earlier turns did that later ones depend on (typingcure.state). A conversation given
         as messages only (`reply --json`) kept no turns: a rehearsal is read from typingcure's lines."""
+        exercise = self.exercise if self.exercise is not None and self.exercise.active else None
         if self.turns or self.role != "rehearsal" or not self.messages:
-            return ConversationState.of_turns(self.turns)
+            return replace(ConversationState.of_turns(self.turns), exercise=exercise)
         pairs, person = [], None
         for m in self.messages:
             if m.role == "user":
@@ -85,7 +89,8 @@ class Session:
                 pairs.append((person, m.content))
                 person = None
         run = rehearsal_actions(pairs)
-        return ConversationState(turns=len(run), roles=("rehearsal",) * len(run), rehearsal=Rehearsal.of(run))
+        return ConversationState(turns=len(run), roles=("rehearsal",) * len(run), rehearsal=Rehearsal.of(run),
+                                 exercise=exercise)
 
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]
@@ -712,4 +717,8 @@ def _record(session: Session, turn: TurnResult, clock: _Clock, recorder: Recorde
     session.turns.append(final)
     if any(a in final.actions for a in ("rehearsal_done", "rehearsal_stopped")):
         session.role = "listener"  # the scene is over: typingcure listens as itself (design/roles.md)
+    if session.exercise is not None:  # the answer is kept for the card; the next step comes next turn
+        session.exercise, card = advance(session.exercise, session.redactor.restore(final.user_text), final.actions)
+        if card is not None:
+            session.cards.append(card)
     return final

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from .types import Action, PolicyDecision
 
 if TYPE_CHECKING:
+    from .exercises import ExerciseRun
     from .types import TurnResult
 
 ASKED: tuple[Action, ...] = ("asked_about_suicide", "asked_about_safety")
@@ -80,6 +81,7 @@ class ConversationState:
     constraints: frozenset[str] = frozenset()
     roles: tuple[str, ...] = ()           # the role each earlier turn was answered in
     rehearsal: Rehearsal = field(default_factory=lambda: Rehearsal())
+    exercise: ExerciseRun | None = None   # an exercise under way (typingcure.exercises), not paused
 
     @classmethod
     def of_turns(cls, turns: Sequence[TurnResult]) -> ConversationState:

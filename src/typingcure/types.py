@@ -201,6 +201,13 @@ Action = Literal[
     "debrief_feel",
     "rehearsal_done",
     "rehearsal_stopped",
+    "exercise_started",
+    "exercise_resumed",
+    "exercise_step",
+    "exercise_skipped",
+    "exercise_paused",
+    "exercise_stopped",
+    "exercise_done",
 ]
 ACTIONS: dict[Action, str] = {
     "crisis_reply": "the fixed crisis reply for high or imminent risk",
@@ -236,6 +243,13 @@ ACTIONS: dict[Action, str] = {
     "debrief_feel": "debrief: asked how the person feels now",
     "rehearsal_done": "the debrief is over: back to listening",
     "rehearsal_stopped": "the rehearsal stopped (the person stepped out, or risk was found): back to listening",
+    "exercise_started": "an exercise started: its first step is shown",
+    "exercise_resumed": "a paused exercise goes on at the step it stopped at",
+    "exercise_step": "the person's answer is kept for their card; the exercise's next step is shown",
+    "exercise_skipped": "the person skipped a step of the exercise",
+    "exercise_paused": "the exercise is paused (the person asked, or risk was found); it waits for /exercise resume",
+    "exercise_stopped": "the person stopped the exercise; what they wrote so far is on their card",
+    "exercise_done": "the exercise's last step is answered: its takeaway card is made",
 }
 ACTION_PREFIXES = ("sensitive:", "guard:")
 

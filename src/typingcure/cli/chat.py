@@ -33,11 +33,13 @@ from ..store import passphrase_from_env
 from ..types import Profile, at_least
 from ._io import MAX_STDIN_BYTES, decode, is_blank, read_lines
 from .personas import PersonaDesk
+from ..exercises import ExerciseBook, command as exercise_command, exercise_words, restore, sync
 from .store_cmds import NotKept, open_history
 
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
   /step-out      end a rehearsal and talk it over
+  /exercise      short exercises to do in one sitting (/exercise NAME, pause, resume, stop, cards)
   /persona       your saved personas (/persona new NAME, use NAME, keep, back, off, show, delete NAME)
   /country XX    your country (two letters, `typingcure countries` lists them), for the right local services
   /resources     local crisis lines and emergency numbers
@@ -194,6 +196,27 @@ class ChatUI:
         self.lines = read_lines(sys.stdin.buffer)
         self.flow: PlanFlow | None = None
         self.personas: PersonaDesk | None = None  # once it is known whether history is kept
+        self.book = ExerciseBook()
+        self.exercise_only = False  # `typingcure exercise start`: the session ends with the exercise
+
+    def open_exercises(self) -> None:
+        """The exercise cards and any paused exercise, from the store when there is one."""
+        self.book = ExerciseBook.load(self.store.get("exercises") if self.store is not None else None)
+        restore(self.book, self.session)
+
+    def exercise_over(self) -> bool:
+        """`typingcure exercise start` ends when its exercise is done, stopped or paused."""
+        return self.exercise_only and (self.session.exercise is None or not self.session.exercise.active)
+
+    def keep_exercises(self) -> None:
+        """After a turn or a command: a new card is shown, and what changed is kept (encrypted)."""
+        made = list(self.session.cards)
+        if sync(self.book, self.session) and self.store is not None:
+            self.store.put("exercises", self.book.model_dump(mode="json"))
+        for made_card in made:
+            words = exercise_words(made_card.exercise, made_card.language)
+            self.block(made_card.title, [f"({made_card.made})", *made_card.lines()], "green")
+            self.say(words.line("card_kept" if self.store is not None else "card_not_kept"))
 
     def open_personas(self) -> None:
         self.personas = PersonaDesk(self.session, self.parts, self.settings, self.say,
@@ -275,6 +298,16 @@ class ChatUI:
             if self.personas is None:
                 self.open_personas()
             self.personas.command(arg)  # type: ignore[union-attr]
+        elif name == "exercise":
+            said = exercise_command(self.session, arg, self.book, *self.language())
+            if said.card is not None and said.lines and said.lines[0] == said.card.title:
+                self.block(said.card.title, said.lines[1:], "green")
+            else:
+                for shown in said.lines:
+                    self.say(shown)
+            if said.turn:
+                self.turn(said.turn)
+            self.keep_exercises()
         elif name == "step-out":
             if self.session.role == "rehearsal":
                 self.turn("/step-out")
@@ -412,8 +445,9 @@ class ChatUI:
         if gap := no_line_sentence(country, replies(language, script)):
             self.say(f"  · {gap}")
 
-    def run(self) -> int:
-        self.greet()
+    def run(self, greet: bool = True) -> int:
+        if greet:
+            self.greet()
         status = 0
         while True:
             try:
@@ -428,7 +462,7 @@ class ChatUI:
                 continue
             if command_of(line) is not None:  # exactly a command; "/end it all…" is a message, read for risk
                 try:
-                    if not self.command(line):
+                    if not self.command(line) or self.exercise_over():
                         break
                 except TypingcureError as exc:
                     self.say(f"typingcure: {exc.message}")
@@ -440,6 +474,9 @@ class ChatUI:
                     self.plan_answer(line)
                 else:
                     self.turn(line)
+                    self.keep_exercises()
+                if self.exercise_over():
+                    break
             except InputError as exc:
                 self.say(f"\ntypingcure: {exc.message}")
             except BackendError as exc:
@@ -469,6 +506,7 @@ def chat_command(backend: str | None, role: str | None, country: str | None, lan
         ui.first_screen(kept=None)  # what this is, before anything is asked
     ui.store, ui.kept = _keep_history(settings.history, session, parts)
     ui.open_personas()  # a persona in use comes back with the history
+    ui.open_exercises()
     try:
         code = ui.run()
     finally:

@@ -19,6 +19,7 @@ from .assess import assess_command
 from .chat import chat_command
 from .countries import countries_command
 from .evals import eval_group
+from .exercise import exercise_group
 from .models import models_group
 from .reply import reply_command
 from .serve import serve_command
@@ -42,6 +43,7 @@ cli.add_command(models_group)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(countries_command)
+cli.add_command(exercise_group)
 for _command in (history_command, export_command, forget_command, wipe_command, passphrase_command):
     cli.add_command(_command)
 

@@ -949,6 +949,10 @@ def lexicon_assessor(languages: Sequence[str] | None = None, history_turns: int 
 
 _NEVER = (Rx(r"(?!x)x"),)
 DISTRESS_LOW = 0.6  # the classifier's distress class at this probability gives low (a careful frame)
+def _capped(level: RiskLevel, cap: RiskLevel | None) -> RiskLevel:
+    return cap if cap is not None and level_rank(level) > level_rank(cap) else level
+
+
 SHORT_WORDS = 6     # a passage shorter than this needs the classifier's high cut for moderate
 NEGATED_WORDS = 12  # ... and so does a short passage with a negation in it
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -1049,10 +1053,17 @@ class LayeredAssessor(LexiconAssessor):
                 # Similarity does not understand "never", and its embeddings are English ones.
                 if negation_cue().search(passage) or detect_language(passage).language not in ("en", "und"):
                     continue
+                # A few words ("My family", "go on") are close to many exemplars and mean little on
+                # their own: there similarity alone says low at most (explicit short messages are
+                # the lexicons' work, as for the classifier below).
+                words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
+                cap: RiskLevel | None = "low" if words < SHORT_WORDS else None
                 found += [
                     Hit(Pattern(f"semantic:{h.exemplar.category}", h.exemplar.category, h.exemplar.level, _NEVER),
-                        h.exemplar.level, passage[:200],
-                        f"close to an authored example ({h.similarity:.2f}): “{h.exemplar.text}”", "semantic", "self")
+                        _capped(h.exemplar.level, cap), passage[:200],
+                        f"close to an authored example ({h.similarity:.2f}): “{h.exemplar.text}”"
+                        + (" (too few words to say more than low)" if cap and _capped(h.exemplar.level, cap) != h.exemplar.level else ""),
+                        "semantic", "self")
                     for h in self.semantic.hits(passage)
                 ]
         if self.classifier is not None and passages:

@@ -27,6 +27,7 @@ from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
 from ..culture.language import OWN_NAMES
+from ..exercises import control_of, next_action, reply_of
 from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
 from .compose import (SENSITIVE, ComposeParts, careful_reply, carried_over, compose_parts, learned_only, listening_reply, names_risk,
@@ -57,6 +58,10 @@ MODERATE_QUESTION: dict[RiskCategory, str] = {
 }
 # Fixed lines that open with their own reflection. A composed reply keeps only the question of the
 # first two (its own reflection comes first), and only validates before the guidance for a helper.
+EXERCISE_PROMPT = (
+    "The person is doing a short self-guided exercise with you and has just answered one of its questions. "
+    "In one short sentence, say back warmly what they wrote, in their own words. No advice, no questions, no lists."
+)
 QUESTION_ONLY = ("eating_disorder_moderate", "psychosis_moderate")
 REFLECTS_ITSELF = ("someone_else",)
 # In a sensitive situation below moderate risk, the question that follows the composed lines.
@@ -208,11 +213,13 @@ class CarePolicy:
             gap = no_line_sentence(profile.country, t.text, t.base["resources"])
             t.notes[:] = [n for n in t.notes if n != gap]
         if risk.level == "imminent" or (risk.level == "high" and t.about_self):
-            return self._stop_rehearsal(t, self._crisis(t))
+            return self._pause_exercise(t, self._stop_rehearsal(t, self._crisis(t)))
         if at_least(risk.level, "moderate"):
-            if t.role.name == "rehearsal" and carried_over(risk) and _steps_out(intake.text):
+            if t.role.name == "rehearsal" and carried_over(risk) and _steps_out(intake.text) and t.state.exercise is None:
                 return self._rehearsal(t, ("careful_frame",), None)  # the debrief, with the care card still shown
-            return self._stop_rehearsal(t, self._moderate(t))
+            return self._pause_exercise(t, self._stop_rehearsal(t, self._moderate(t)))
+        if t.state.exercise is not None:
+            return self._exercise(t, ("careful_frame",) if at_least(risk.level, "low") else ())
         if t.role.speaks == "on_risk":
             return PolicyDecision(verdict="silent", actions=("journal_silent",),
                                   explanation="journal role: no reply unless risk is found", **t.base)
@@ -313,6 +320,33 @@ class CarePolicy:
             return decision
         return decision.model_copy(update={"actions": (*decision.actions, "rehearsal_stopped"),
                                            "notes": (t.words.line("stopped"), *decision.notes)})
+
+    @staticmethod
+    def _pause_exercise(t: _Turn, decision: PolicyDecision) -> PolicyDecision:
+        """Risk at moderate or above during an exercise: it pauses (the crisis protocol is the same as
+        anywhere), and waits for the person to resume it (design/exercises.md)."""
+        run = t.state.exercise
+        if run is None:
+            return decision
+        return decision.model_copy(update={"actions": (*decision.actions, "exercise_paused"),
+                                           "notes": (*decision.notes, run.words.line("paused_for_you"))})
+
+    def _exercise(self, t: _Turn, actions: tuple[str, ...]) -> PolicyDecision:
+        """One step of an exercise: its fixed text, after a short reflection of the answer (the model
+        writes the reflection only when it is known to be capable; else an authored thank-you)."""
+        run = t.state.exercise
+        assert run is not None
+        action = next_action(run, t.intake.text)
+        fixed = reply_of(run, action)
+        why = f"risk {t.risk.level}, an exercise ({run.name}) under way: {action.removeprefix('exercise_')}"
+        answered = action in ("exercise_step", "exercise_done") and control_of(t.intake.text, run.language, run.script) is None
+        if answered and t.model.capable:
+            prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"], EXERCISE_PROMPT)
+            return self._generate(t, (*actions, action), f"{why}: the model reflects the answer, then the next step",
+                                  prompt=prompt, follow_up=fixed, max_sentences=1)
+        if answered:
+            fixed = f"{_unsaid(run.words.lines['thanks'], t.said, run.step)} {fixed}"
+        return self._fixed(fixed, (*actions, action, "model_skipped"), f"{why}: fixed text", t.notes, t.base)
 
     def _everyday(self, t: _Turn) -> PolicyDecision:
         """Below moderate risk: a sensitive situation composed with care, or the role answers."""

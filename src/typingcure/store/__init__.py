@@ -88,6 +88,10 @@ def to_markdown(export: dict[str, Any]) -> str:
         lines += ["## Safety plan", ""]
         for section, items in plan["sections"].items():
             lines += [f"**{section.replace('_', ' ')}**", *[f"- {i}" for i in items], ""]
+    for card in (export.get("exercises") or {}).get("cards") or []:
+        lines += [f"## {card['title']} ({card['made']})", "",
+                  *[f"- **{label}:** {answer}" for label, answer in card["items"]],
+                  f"- **{card['takeaway_label']}:** {card['takeaway']}", ""]
     for c in export["conversations"]:
         lines += [f"## Conversation {c['id']} ({when(c['created'])}, role: {c.get('role', 'unknown')})", ""]
         for turn in c["turns"]:

@@ -32,6 +32,7 @@ from ..errors import InputError, TypingcureError
 from ..explain import explain_turn
 from ..pipeline import Parts, Session, run_turn
 from ..roles import load_role, role_names, role_words
+from .exercises import keep as keep_exercises, progress as exercise_progress, run_command as exercise_command, said_html
 from .personas import persona_notice
 from ..safety.replies import replies
 from ..safety.resources import care_card
@@ -70,7 +71,8 @@ def card_context(turn: TurnResult, words: dict[str, str]) -> dict[str, Any]:
     web = {text[f"note_{k}"]: text[f"note_{k}_web"] for k in ("no_country", "set_country")}
     notes = [web.get(n, n) for n in turn.notes]
     return {"resources": cards(turn.decision.resources), "notes": notes,
-            "plan_link": words["plan"] if "offered_safety_plan" in turn.actions else None}
+            "plan_link": words["plan"] if "offered_safety_plan" in turn.actions else None,
+            "card_link": any(a in turn.actions for a in ("exercise_done", "exercise_stopped"))}
 
 
 def chat_view(state: State, name: str, error: str | None = None, summary: str | None = None, status: int = 200,
@@ -86,6 +88,7 @@ def chat_view(state: State, name: str, error: str | None = None, summary: str | 
                         send_url=f"/{name}/send",
                         error=error, summary=summary, summary_cards=summary_cards or [], said=said,
                         persona=persona_notice(state) if name == "chat" else None,
+                        progress=exercise_progress(state) if name == "chat" else None,
                         card_title=replies(state.profile.language or "en")["card_title"])
 
 
@@ -156,6 +159,8 @@ def answer(state: State, current: Page, store: SQLiteStore | None, text: str, ou
             if store is not None and current.conversation:
                 parts = Parts(**{**parts.__dict__, "recorder": StoreRecorder(store, current.conversation)})
             turn = run_turn(current.session, text, parts, on_release=lambda piece: out.put(("sentence", for_the_web(piece))))
+            if current is state.pages.get("chat"):
+                keep_exercises(state)  # a card made, or the exercise moved on: kept with the history
             words = state.ui_strings(turn.intake.language)
             extra = state.env.get_template("card.html").render(
                 t=words, card_title=replies(turn.intake.language, turn.intake.script)["card_title"], **card_context(turn, words))
@@ -210,6 +215,8 @@ async def send(request: Request, state: State, name: str) -> Response:
     if not text.strip() or not text.strip("\u200b\u200c\u200d\u2060\ufeff \t\r\n"):
         return refuse(words["err_empty"], 400)
     command = command_of(text)
+    if command and command[0] == "exercise" and name == "chat":
+        return await typed_exercise(state, command[1], wants_json)
     if command and not (command[0] == "step-out" and state.page(name).session.role == "rehearsal"):
         return web_command(state, name, command[0], command[1], wants_json)
     if len(text) > limit:
@@ -220,6 +227,23 @@ async def send(request: Request, state: State, name: str) -> Response:
     await run_in_threadpool(worker.join)  # a plain form waits for the reply, without holding up anyone else
     state.streams.pop(stream_id, None)
     return RedirectResponse("/" if name == "chat" else f"/{name}", 303)
+
+
+async def typed_exercise(state: State, arg: str, wants_json: bool) -> Response:
+    """`/exercise …` typed in the chat: a start or a resumption is a turn (shown as one when the page
+    reloads); anything else is shown under the conversation."""
+    try:
+        said, stream = await run_in_threadpool(exercise_command, state, arg)
+    except TypingcureError as exc:
+        shown = _notice(exc.message, alert=True)
+    else:
+        shown = said_html(said) if said.lines else ""
+        if stream is not None:
+            shown = ""
+    if wants_json:
+        return JSONResponse({"redirect": "/" if not shown else None, "end": False, "html": shown,
+                             "next_nonce": state.fresh_nonce()})
+    return RedirectResponse("/", 303) if not shown else chat_view(state, "chat", said=shown)
 
 
 @router.post("/chat/send")
@@ -293,7 +317,7 @@ def shown_here(state: State, name: str, command: str, arg: str) -> str:
         last = current.session.turns[-1] if current.session.turns else None
         lines = explain_turn(last) if last else ["Nothing to explain yet."]
         return "<ul class='notes'>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
-    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "step-out", "why", "end"))
+    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "exercise", "step-out", "why", "end"))
     return _notice(words["commands_here"].format(commands=shown))
 
 

@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..config import Settings
 from ..languages import interface_strings
 from ..pipeline import Parts, Session, build_parts
+from ..exercises import ExerciseBook, exercise_words, exercise_names, restore
 from ..personas import Personas
 from ..safety.resources import no_checked_line
 from ..store import SQLiteStore
@@ -81,6 +82,7 @@ class State:
     unlocking: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)      # one guess at a time
     _strings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     personas: Personas = field(default_factory=Personas)  # the person's own, from the encrypted store
+    book: ExerciseBook = field(default_factory=ExerciseBook)  # exercise cards and a paused exercise (kept when history is)
     configured: Settings | None = field(default=None, repr=False)  # the settings a visit's choices go back to
 
     def __post_init__(self) -> None:
@@ -108,7 +110,12 @@ class State:
         context.setdefault("t", self.ui_strings())
         context.setdefault("title", "typingcure")
         context.setdefault("csrf", self.csrf)
+        context.setdefault("x", self.exercise_lines())
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
+
+    def exercise_lines(self) -> dict[str, Any]:
+        """The exercises' own words (languages/<code>/exercises.yaml) in the chosen language."""
+        return exercise_words(exercise_names()[0], self.ui_language()).lines
 
     def kept_text(self) -> str:
         words = self.ui_strings()
@@ -136,6 +143,8 @@ class State:
             session = Session(profile=self.profile, role=PAGES[name])
             if name == "chat" and self.personas.current is not None:
                 session.persona, session.role = self.personas.current, self.personas.current.role
+            if name == "chat":
+                restore(self.book, session)
             self.pages[name] = Page(session, self._restore(name, session))
         return self.pages[name]
 
@@ -170,6 +179,7 @@ class State:
         self.reset_choices()
         saved, backend = store.get("profile"), store.get("backend")
         self.personas = Personas.load(store.get("personas"))
+        self.book = ExerciseBook.load(store.get("exercises"))
         if saved:
             self.profile = Profile.from_saved(saved)
         if isinstance(backend, str) and backend and backend != self.backend:
@@ -179,7 +189,7 @@ class State:
         if self.store is not None:
             self.store.close()
         self.store, self.history, self.pages, self.sessions = None, "locked", {}, set()
-        self.personas = Personas()
+        self.personas, self.book = Personas(), ExerciseBook()
         self.reset_choices()
 
     def idle_check(self) -> None:
