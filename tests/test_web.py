@@ -321,7 +321,7 @@ NON_LATIN = ("ko", "ar", "zh", "ja", "hi", "ru", "fa")
 
 def _no_english_on_pages(client: TestClient, english: re.Pattern[str], language: str) -> None:
     """What a person reads on every page (code, service addresses, e-mail and the name aside) has no English in it."""
-    for path in ("/", "/journal", "/plan", "/settings", "/about"):
+    for path in ("/", "/journal", "/plan", "/exercises", "/settings", "/about"):
         page = client.get(path).text
         body = page[page.index("<body"):]
         shown = re.sub(r"<code>.*?</code>|<option[^>]*>.*?</option>|<script.*?</script>|<[^>]+>", " ", body, flags=re.S)

@@ -52,7 +52,7 @@ def test_the_reply_comes_into_view_and_nothing_is_wider_than_a_phone(site: str) 
             page.locator("form[action='/settings/profile'] button[type=submit]").click()
             for width in (320, 390, 1280):
                 page.set_viewport_size({"width": width, "height": 740})
-                for path in ("/", "/journal", "/plan", "/settings", "/about"):
+                for path in ("/", "/journal", "/plan", "/exercises", "/settings", "/about"):
                     page.goto(f"{site}{path}")
                     assert _wide(page) <= width, (language, width, path, _wide(page))
                     if width == 390:  # a phone's, to look at
@@ -109,4 +109,52 @@ def test_slash_commands_typed_in_the_page_work_like_the_terminals(site: str) -> 
         assert page.locator(".msg.you").count() == 0  # commands are not messages to the model
         type_in(page, "/end")
         expect(page.locator("section[aria-label=Summary]")).to_be_visible()
+        browser.close()
+
+
+BROWSER_ANSWERS = {"en": "a walk with my sister", "fr": "une promenade avec ma sœur", "ja": "妹と散歩すること",
+                   "sw": "kutembea na dada yangu", "ar": "نزهة مع أختي", "es": "un paseo con mi hermana"}
+
+
+def test_every_exercise_from_start_to_its_card_in_a_browser(site: str) -> None:
+    """Each exercise, started from the exercises page in a different language, one answer per step
+    in the chat, to its card; one is paused and resumed from the bar above the conversation; the
+    card opens on its own page, to print."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from typingcure.exercises import exercise_names, exercise_words, load_exercise
+
+    plan = list(zip(exercise_names(), ("en", "fr", "ja", "sw", "ar", "es")))
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_context().new_page()
+        for number, (name, language) in enumerate(plan, 1):
+            words, answer = exercise_words(name, language), BROWSER_ANSWERS[language]
+            page.goto(f"{site}/settings")
+            page.select_option("#language", language)
+            page.locator("form[action='/settings/profile'] button[type=submit]").click()
+            page.goto(f"{site}/exercises")
+            page.locator(f"button[name=name][value={name}]").click()
+            page.wait_for_url(f"{site}/")
+            bot = page.locator(".msg.bot .text")
+            expect(bot.last).to_contain_text(words.steps[0])
+            steps = len(load_exercise(name).steps)
+            for i in range(1, steps + 1):
+                if name == "grounding" and i == 3:  # the bar's Pause, then Resume: the same step again
+                    page.locator("section.exercise button[formaction='/exercises/pause']").click()
+                    expect(page.locator("section.exercise button[formaction='/exercises/resume']")).to_be_visible()
+                    page.locator("section.exercise button[formaction='/exercises/resume']").click()
+                    expect(bot.last).to_contain_text(words.steps[2])
+                page.locator("#text").fill(f"{answer} {i}")
+                page.locator("form.say button[type=submit]").click()
+                expect(bot.last).to_contain_text(words.steps[i] if i < steps else words.takeaway)
+            page.goto(site)  # the card link is under the reply that ended the exercise
+            page.get_by_role("link", name=words.line("web_card_link")).last.click()
+            card = page.locator("section.takeaway").nth(number - 1)
+            expect(card).to_contain_text(f"{answer} 2")
+            expect(card).to_contain_text(words.takeaway)
+            page.goto(f"{site}/exercises/cards/{number}")
+            expect(page.locator("h1")).to_contain_text(words.title)
+            expect(page.locator("section.takeaway")).to_contain_text(f"{answer} {steps}")
+        page.screenshot(path=str(ARTIFACTS / "web-exercise-card.png"), full_page=True)
         browser.close()
