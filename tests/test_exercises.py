@@ -257,3 +257,17 @@ def test_exercise_commands_from_the_shell(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "nosuch" in wrong.stderr.decode()
     nothing = run_cli("exercise", "cards")
     assert nothing.returncode != 0 and b"nothing is stored" in nothing.stderr
+
+
+def test_a_paused_run_comes_back_paused_and_one_that_no_longer_fits_is_let_go() -> None:
+    from typingcure.exercises import restore
+
+    kept = ExerciseRun.start("values").model_copy(update={"step": 2, "status": "running"})
+    session = Session()
+    restore(ExerciseBook(paused=kept), session)
+    assert session.exercise is not None and session.exercise.status == "paused" and session.exercise.step == 2
+    for stale in (kept.model_copy(update={"version": 99}), kept.model_copy(update={"step": 40})):
+        book, session = ExerciseBook(paused=stale), Session()
+        restore(book, session)
+        assert session.exercise is None and book.paused is None
+    assert ExerciseBook.load({"paused": {"name": 3}}).paused is None  # a record that does not read: nothing

@@ -123,7 +123,7 @@ def exercise_words(name: str, language: str = "en", script: str | None = None) -
         title, summary, takeaway = (theirs.get(k) or d for k, d in (("title", title), ("summary", summary),
                                                                      ("takeaway", takeaway)))
         steps.update({k: v for k, v in (theirs.get("steps") or {}).items() if k in steps})
-        cards.update({k: v for k, v in (theirs.get("cards") or {}).items() if k in cards and cards[k]})
+        cards.update({k: v for k, v in (theirs.get("cards") or {}).items() if cards.get(k)})
     ids = [s.id for s in exercise.steps]
     return ExerciseWords(title=_flat(title), summary=_flat(summary), steps=tuple(_flat(steps[i]) for i in ids),
                          cards=tuple(_flat(cards[i]) if cards[i] else None for i in ids), takeaway=_flat(takeaway),
@@ -370,5 +370,10 @@ def sync(book: ExerciseBook, session: Any) -> bool:
 def restore(book: ExerciseBook, session: Any) -> None:
     """A run kept from an earlier session comes back paused: the conversation goes on as usual until
     the person resumes it."""
-    if book.paused is not None and session.exercise is None:
-        session.exercise = book.paused.model_copy(update={"status": "paused"})
+    run = book.paused
+    if run is None or session.exercise is not None:
+        return
+    if run.name not in exercise_names() or run.version != load_exercise(run.name).version or run.step >= run.total:
+        book.paused = None  # the exercise changed since: its steps no longer line up with the answers
+        return
+    session.exercise = run.model_copy(update={"status": "paused"})
