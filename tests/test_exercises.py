@@ -271,3 +271,29 @@ def test_a_paused_run_comes_back_paused_and_one_that_no_longer_fits_is_let_go() 
         restore(book, session)
         assert session.exercise is None and book.paused is None
     assert ExerciseBook.load({"paused": {"name": 3}}).paused is None  # a record that does not read: nothing
+
+
+def test_a_step_is_shown_as_written_whatever_a_check_makes_of_a_short_answer() -> None:
+    """"sleep" reads as low risk; "When could you do it?" is then not taken for approval of a plan:
+    the exercise's own text is authored (and checked above, in every language), never swapped."""
+    session, _ = started("values")
+    built = parts()
+    run_turn(session, "/exercise values", built)
+    for i, answer in enumerate(["My family", "nothing", "sleep", "end of the month"], 1):
+        turn = run_turn(session, answer, built)
+        assert turn.risk.level in ("none", "low")
+        assert exercise_words("values").steps[i] in turn.reply, (answer, turn.reply)
+
+
+def test_exercise_start_goes_on_listening_after_a_safety_question(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "r.json", {"replies": ["I hear you."], "cycle": True})  # type: ignore[arg-type]
+    lines = "money, my job\nhonestly sometimes I think everyone would be better off without me\n" \
+            "yes, I have been thinking about it\n"
+    done = run_cli("exercise", "start", "problems", "--backend", script, "--country", "GB", stdin=lines,
+                   env={"TYPINGCURE_HISTORY": "off"})
+    out = done.stdout.decode()
+    assert done.returncode == 0 and out.count("Samaritans") >= 2, out  # the answer to the question was heard
+    paused = run_cli("exercise", "start", "action", "--backend", script, stdin="yes\npause\n/exercise resume\n",
+                     env={"TYPINGCURE_HISTORY": "off"})
+    shown = paused.stdout.decode()
+    assert "not kept once you leave" in shown and "Welcome back" in shown, shown

@@ -3,6 +3,8 @@
 A message is a command only when the whole of it is one: "/plan", "/country KE", "/role journal".
 `/persona new NAME`, `/persona use NAME`, `/persona keep|back|off|show|delete NAME`: saved personas.
 `/exercise [NAME | pause | resume | stop | cards | card N]`: single-session exercises.
+`/profile`, `/profile FIELD WORDS`, `/profile clear FIELD`: what the person chose to tell typingcure
+(the words they set are read for risk like a message).
 `/step-out` ends a rehearsal: in that role it is the message of a turn (the debrief follows).
 Anything else that happens to start with a slash ("/end it all, I want to die tonight") is a
 message like any other, and goes through the pipeline and its risk assessment.
@@ -18,7 +20,9 @@ COMMAND = re.compile(
     r"|(country)(?:\s+(\S{1,12}))?"
     r"|(role)(?:\s+([a-z]{2,20}))?"
     r"|(persona)(?:\s+(?:new|use|delete|show|keep|back|off)(?:\s+[^\s/][^/\n]{0,39})?)?"
-    r"|(exercise)(?:\s+(?:card\s+\d{1,3}|[a-z]{2,20}))?)\s*[.!]?$"
+    r"|(exercise)(?:\s+(?:card\s+[^\s/]{1,10}|[a-z]{2,20}))?"
+    r"|(profile)(?:\s+(?:clear\s+[a-z]{4,10}|(?:coping|avoid|identity|register|languages|language|country)\s+[^/\n]{1,300}))?)"
+    r"\s*[.!]?$"
 )
 
 
@@ -27,8 +31,8 @@ def command_of(text: str) -> tuple[str, str] | None:
     found = COMMAND.match(text.strip())
     if found is None:
         return None
-    plan, plain, country, country_arg, role, role_arg, persona, exercise = found.groups()
-    name = plan or plain or country or role or persona or exercise
-    if plan or persona or exercise:
+    plan, plain, country, country_arg, role, role_arg, persona, exercise, profile = found.groups()
+    name = plan or plain or country or role or persona or exercise or profile
+    if plan or persona or exercise or profile:
         return name, text.strip()[len(name) + 1:].strip().rstrip(".!").strip()
     return name, (country_arg if country else role_arg if role else "") or ""

@@ -327,7 +327,8 @@ def _check_context(session: Session, intake: IntakeResult, risk: RiskAssessment,
                         prompt=prompt, scripts=scripts, language=intake.language,
                         strict="authored_question" in decision.actions, earlier_user=tuple(users[:-1]),
                         relaxed=load_role(decision.role).in_character_relaxes if "in_character" in decision.actions
-                        else frozenset())
+                        else frozenset(),
+                        avoid=session.profile.avoid if decision.verdict == "generate" else ())
 
 
 

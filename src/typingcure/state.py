@@ -75,6 +75,7 @@ class ConversationState:
     sensitive: tuple[int, ...] = ()       # asked a sensitive situation's question (eating, voices, energy ...)
     rest_offered: tuple[int, ...] = ()
     country_asked: bool = False
+    coping_asked: bool = False            # asked what usually helps the person (once a conversation)
     composed_language: bool = False       # everyday listening was composed in a language the model is weak in
     weak_model_noted: bool = False        # the note that the model is weak in the person's language was shown
     authored_noted: bool = False          # the note that an authored reply stood in was shown
@@ -114,8 +115,9 @@ class ConversationState:
             asked=where(*ASKED),
             checked_in=where("checked_in"),
             sensitive=where(prefix="sensitive:"),
-            rest_offered=where("offered_rest"),
+            rest_offered=where("offered_rest", "asked_coping"),
             country_asked=bool(where("asked_country")),
+            coping_asked=bool(where("asked_coping")),
             composed_language=bool(where("composed_language")),
             weak_model_noted=bool(where("noted_weak_model", "composed_language")),
             authored_noted=bool(where(prefix="guard:authored:")),

@@ -10,9 +10,11 @@ TypedDict for the JSON contract in DESIGN.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+import re
+import warnings
+from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RiskLevel = Literal["none", "low", "moderate", "high", "imminent"]
 RISK_LEVELS: tuple[RiskLevel, ...] = ("none", "low", "moderate", "high", "imminent")
@@ -61,19 +63,92 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _language_code(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    code = value.strip().lower() if isinstance(value, str) else ""
+    if not (2 <= len(code) <= 8) or not code.replace("-", "").isalpha():
+        raise ValueError(f"language must be a code such as 'en' or 'pt-br', not {value!r}")
+    return code
+
+
+warnings.filterwarnings("ignore", message='Field name "register" in "Profile" shadows', category=UserWarning)
+
+
 class Profile(BaseModel):
-    """What the person chose to tell us about themselves. Never inferred."""
+    """What the person chose to tell us about themselves. Never inferred. (`register` is the name
+    the public contract gives it; on an instance it is the field, as pydantic keeps fields there.)"""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt field ("contry") is refused, not kept
 
     country: str | None = None
     language: str | None = None
-    helps: str | None = None  # what helps them when things are heavy, in their own words
+    languages: tuple[str, ...] = ()  # other languages they speak
+    coping: tuple[str, ...] = ()     # what helps them when things are heavy ("prayer", "my sister"), their words
+    avoid: tuple[str, ...] = ()      # suggestions they do not want ("therapy", "meditation"), their words
+    identity: str | None = None      # what they want affirmed, in their words
+    register: Literal["formal", "informal"] | None = None
 
     @classmethod
     def from_saved(cls, saved: dict) -> Profile:  # type: ignore[type-arg]
         """A profile kept by an earlier version: fields it no longer has are left out, not refused."""
-        return cls(**{k: v for k, v in (saved or {}).items() if k in cls.model_fields})
+        return cls(**{k: v for k, v in (saved or {}).items() if k in cls.model_fields or k == "helps"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _helps_is_coping(cls, data: Any) -> Any:
+        """`helps` (one text, before `coping` existed) is read as what helps them."""
+        if isinstance(data, dict) and "helps" in data:
+            data = dict(data)
+            helps = data.pop("helps")
+            if helps and not data.get("coping"):
+                data["coping"] = [helps]
+        return data
+
+    @field_validator("coping", "avoid", mode="before")
+    @classmethod
+    def _their_words(cls, value: Any) -> Any:
+        """A list of short texts in the person's words: "prayer, my church" is two; at most 12 of
+        at most 80 characters, blanks and repeats left out."""
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            value = value.split(",") if "," in value else [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of texts, such as [\"prayer\", \"my sister\"]")
+        found: dict[str, str] = {}
+        for item in value:
+            text = " ".join(_CONTROL_CHARS.sub(" ", item).split())
+            if len(text) > 80:
+                raise ValueError(f"each entry is at most 80 characters (one has {len(text)})")
+            if text:
+                found.setdefault(text.casefold(), text)
+        if len(found) > 12:
+            raise ValueError(f"at most 12 entries (there are {len(found)})")
+        return tuple(found.values())
+
+    @field_validator("identity", mode="before")
+    @classmethod
+    def _identity(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or len(value) > 200:
+            raise ValueError("identity is a text of at most 200 characters, in the person's words")
+        return " ".join(_CONTROL_CHARS.sub(" ", value).split())
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _language_codes(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            value = [v for v in re.split(r"[,\s]+", value) if v]
+        if not isinstance(value, (list, tuple)) or len(value) > 10:
+            raise ValueError("languages is a list of at most 10 codes, such as [\"en\", \"yo\"]")
+        return tuple(dict.fromkeys(c for v in value if (c := _language_code(v))))
 
     @field_validator("country")
     @classmethod
@@ -91,12 +166,7 @@ class Profile(BaseModel):
     @field_validator("language")
     @classmethod
     def _language_code(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        code = value.strip().lower()
-        if not (2 <= len(code) <= 8) or not code.replace("-", "").isalpha():
-            raise ValueError(f"language must be a code such as 'en' or 'pt-br', not {value!r}")
-        return code
+        return _language_code(value)
 
 
 class Resource(_Model):
@@ -185,6 +255,8 @@ Action = Literal[
     "model_skipped",
     "journal_silent",
     "offered_rest",
+    "asked_coping",
+    "offered_coping",
     "noted_weak_model",
     "rest_first",
     "coach_step",
@@ -227,6 +299,8 @@ ACTIONS: dict[Action, str] = {
     "model_skipped": "the model was not asked",
     "journal_silent": "the journal role stays silent (no risk found)",
     "offered_rest": "a gentle offer of rest follows",
+    "asked_coping": "asked, once, what usually helps the person (their profile says nothing yet)",
+    "offered_coping": "what the person said helps them, in their words, offered with rest",
     "noted_weak_model": "a note said the model is weak in the person's language (said once)",
     "rest_first": "the coach put rest before any step: the person sounds worn out or is crying",
     "coach_step": "the coach asked about one small next step",

@@ -33,6 +33,7 @@ from ..store import passphrase_from_env
 from ..types import Profile, at_least
 from ._io import MAX_STDIN_BYTES, decode, is_blank, read_lines
 from .personas import PersonaDesk
+from ..culture.profile import edit as profile_edit, shown as profile_shown
 from ..exercises import ExerciseBook, command as exercise_command, exercise_words, restore, sync
 from .store_cmds import NotKept, open_history
 
@@ -40,6 +41,7 @@ HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
   /step-out      end a rehearsal and talk it over
   /exercise      short exercises to do in one sitting (/exercise NAME, pause, resume, stop, cards)
+  /profile       what helps you, what not to suggest, formal or informal (/profile coping WORDS, avoid WORDS)
   /persona       your saved personas (/persona new NAME, use NAME, keep, back, off, show, delete NAME)
   /country XX    your country (two letters, `typingcure countries` lists them), for the right local services
   /resources     local crisis lines and emergency numbers
@@ -204,9 +206,37 @@ class ChatUI:
         self.book = ExerciseBook.load(self.store.get("exercises") if self.store is not None else None)
         restore(self.book, self.session)
 
+    def profile_command(self, arg: str) -> None:
+        """`/profile`: what the person chose to tell typingcure, shown and changed; kept encrypted
+        with the history. What they write there is read for risk like a message."""
+        if not arg:
+            self.block("Your profile (only what you choose; never guessed)", profile_shown(self.session.profile), "magenta")
+            self.say("Change it: /profile coping prayer, my sister · /profile avoid therapy · /profile register formal · "
+                     "/profile clear FIELD")
+            return
+        self.session.profile, words = profile_edit(self.session.profile, arg)
+        if self.store is not None:
+            self.store.put("profile", self.session.profile.model_dump())
+        self.say("Saved." + ("" if self.store is not None else " (History is off: for this session only.)"))
+        if words and at_least(assess_safely(self.parts.assessor, words, self.session).level, "moderate"):
+            self.turn(words)  # "/profile identity nobody would miss me" is heard, not only filed
+
     def exercise_over(self) -> bool:
-        """`typingcure exercise start` ends when its exercise is done, stopped or paused."""
-        return self.exercise_only and (self.session.exercise is None or not self.session.exercise.active)
+        """`typingcure exercise start` ends when its exercise is done or stopped, or when the person
+        paused it and it is kept (with history on). Paused for their safety, the conversation goes on."""
+        if not self.exercise_only:
+            return False
+        run, last = self.session.exercise, self.session.turns[-1] if self.session.turns else None
+        if run is None:
+            return True
+        if run.active or (last is not None and at_least(last.risk.level, "moderate")):
+            return False
+        if self.store is None:
+            self.say("History is off, so a paused exercise is not kept once you leave: /exercise resume goes on now, "
+                     "/end finishes.")
+            self.exercise_only = False  # from here on, an ordinary chat
+            return False
+        return True
 
     def keep_exercises(self) -> None:
         """After a turn or a command: a new card is shown, and what changed is kept (encrypted)."""
@@ -298,6 +328,8 @@ class ChatUI:
             if self.personas is None:
                 self.open_personas()
             self.personas.command(arg)  # type: ignore[union-attr]
+        elif name == "profile":
+            self.profile_command(arg)
         elif name == "exercise":
             said = exercise_command(self.session, arg, self.book, *self.language())
             if said.card is not None and said.lines and said.lines[0] == said.card.title:

@@ -309,7 +309,8 @@ def listing(language: str = "en", script: str | None = None) -> list[str]:
     out = []
     for name in exercise_names():
         words = exercise_words(name, language, script)
-        out.append(f"{name:<10} {words.title} ({load_exercise(name).minutes} min): {words.summary}")
+        minutes = words.line("web_minutes", minutes=load_exercise(name).minutes)
+        out.append(f"{name:<10} {words.title} ({minutes}): {words.summary}")
     return out
 
 
@@ -326,7 +327,7 @@ def command(session: Any, arg: str, book: ExerciseBook, language: str = "en", sc
                          + (" (/exercise resume)" if run.status == "paused" else ""))
         return Said([*shown, "/exercise NAME · pause · resume · stop · cards"])
     if arg == "pause":
-        if run is None or not run.active:
+        if run is None:
             return Said([_flat(lines["none_running"])])
         session.exercise = run.model_copy(update={"status": "paused"})
         return Said([run.words.line("paused", n=run.step + 1)])

@@ -52,6 +52,7 @@ class CheckContext:
     cache: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     reply: list[str] = field(default_factory=list, compare=False)  # this reply's sentences, released so far
     relaxed: frozenset[str] = frozenset()  # checks of typingcure's own voice a rehearsal character skips
+    avoid: tuple[str, ...] = ()  # suggestions the person said they do not want (their profile); model text only
 
 
 class Guard(Protocol):

@@ -27,6 +27,7 @@ from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
 from ..culture.language import OWN_NAMES
+from ..culture.profile import frame as profile_frame
 from ..exercises import control_of, next_action, reply_of
 from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
@@ -180,6 +181,7 @@ class _Turn:
     notes: list[str]
     base: dict[str, Any]
     words: RoleWords
+    profile: Profile
 
     @property
     def primary(self) -> RiskCategory:
@@ -232,13 +234,13 @@ class CarePolicy:
         card = care_card(profile.country, now=now) if at_least(risk.level, "moderate") else ()
         line, line_notes, line_actions = self._line(card, profile.country, state.country_asked, text, now)
         constraints = self._constraints(risk, state)
-        base: dict[str, Any] = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints),
+        base: dict[str, Any] = {"role": chosen.name, "system_prompt": self._prompt(chosen, intake.language, risk, constraints, profile=profile),
                                 "resources": card, "constraints": constraints, "policy": self.spec}
         return _Turn(intake=intake, risk=risk, role=chosen, text=text, model=model, said=said, state=state,
                      parts=compose_parts(intake.language, intake.script), line=line, line_actions=line_actions,
                      fill={"emergency": self._emergency(card, text), "line": line},
                      notes=list(line_notes) + _request_notes(intake.text, text), base=base,
-                     words=role_words(chosen.name, intake.language, intake.script))
+                     words=role_words(chosen.name, intake.language, intake.script), profile=profile)
 
     def _crisis(self, t: _Turn) -> PolicyDecision:
         """Imminent risk, or high risk to the person: a fixed reply; the model is not asked."""
@@ -322,6 +324,17 @@ class CarePolicy:
                                            "notes": (t.words.line("stopped"), *decision.notes)})
 
     @staticmethod
+    def _rest_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
+        """The gentle offer for someone worn out: what they said helps them, in their words, beside
+        rest; or, once, a question about what helps (never a guess at their faith or family)."""
+        if t.profile.coping:
+            return t.text["coping_offer"].format(coping=t.profile.coping[0]), ("offered_rest", "offered_coping")
+        if not t.state.coping_asked:
+            t.notes.append(t.text["note_coping_saved"])
+            return t.text["coping_question"], ("asked_coping",)
+        return t.text["rest_offer"], ("offered_rest",)
+
+    @staticmethod
     def _pause_exercise(t: _Turn, decision: PolicyDecision) -> PolicyDecision:
         """Risk at moderate or above during an exercise: it pauses (the crisis protocol is the same as
         anywhere), and waits for the person to resume it (design/exercises.md)."""
@@ -341,12 +354,17 @@ class CarePolicy:
         why = f"risk {t.risk.level}, an exercise ({run.name}) under way: {action.removeprefix('exercise_')}"
         answered = action in ("exercise_step", "exercise_done") and control_of(t.intake.text, run.language, run.script) is None
         if answered and t.model.capable:
-            prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"], EXERCISE_PROMPT)
+            prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"], EXERCISE_PROMPT,
+                                  profile=t.profile)
             return self._generate(t, (*actions, action), f"{why}: the model reflects the answer, then the next step",
                                   prompt=prompt, follow_up=fixed, max_sentences=1)
-        if answered:
-            fixed = f"{_unsaid(run.words.lines['thanks'], t.said, run.step)} {fixed}"
-        return self._fixed(fixed, (*actions, action, "model_skipped"), f"{why}: fixed text", t.notes, t.base)
+        # The step's own text is authored and checked, in every language, by the tests (it is not
+        # the model's): it follows the thank-you as written, like any authored follow-up, so that
+        # a check reading "when could you do it?" as approval cannot swap a step for another line.
+        thanks = _unsaid(run.words.lines["thanks"], t.said, run.step) if answered and action == "exercise_step" else ""
+        return PolicyDecision(verdict="fixed_reply", fixed_reply=thanks, follow_up=fixed, follow_up_asks=_asks(fixed),
+                              actions=(*actions, action, "model_skipped"), notes=tuple(t.notes),
+                              explanation=f"{why}: fixed text", **t.base)
 
     def _everyday(self, t: _Turn) -> PolicyDecision:
         """Below moderate risk: a sensitive situation composed with care, or the role answers."""
@@ -374,16 +392,18 @@ class CarePolicy:
             if not t.state.composed_language:
                 t.notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
             reply = listening_reply(intake.text, parts, said=t.said, question=not rest, quote=not names_risk(risk))
+            offer, offered = self._rest_offer(t) if rest else ("", ())
             if rest:
-                reply += " " + text["rest_offer"]
-            return self._fixed(reply, (*actions, "composed", "composed_language", *(("offered_rest",) if rest else ())),
+                reply += " " + offer
+            return self._fixed(reply, (*actions, "composed", "composed_language", *offered),
                                f"risk {risk.level}, and the model is weak in this language: an everyday listening "
                                "reply composed from authored lines in it", t.notes, base)
         if rest:
             # A small health-promoting change, offered as a question and not too often (design/crisis-protocol.md).
             base["system_prompt"] += " " + REST_FRAME
-            return PolicyDecision(verdict="generate", actions=(*actions, "offered_rest"), notes=tuple(t.notes),
-                                  follow_up=text["rest_offer"], follow_up_asks=_asks(text["rest_offer"]),
+            offer, offered = self._rest_offer(t)
+            return PolicyDecision(verdict="generate", actions=(*actions, *offered), notes=tuple(t.notes),
+                                  follow_up=offer, follow_up_asks=_asks(offer),
                                   explanation=f"risk {risk.level}, the person sounds worn out: the {t.role.name} role "
                                   "answers, then a gentle offer of rest follows", **base)
         if self.authored_questions and not t.model.capable and t.role.name == "listener" and parts.can_listen:
@@ -419,7 +439,8 @@ class CarePolicy:
                 return self._fixed(line, (*actions, "rest_first", "offered_rest", "composed", "model_skipped"),
                                    "the person sounds worn out or is crying: the coach puts rest first, in an "
                                    "authored line (no steps)", t.notes, t.base)
-            prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"], t.role.rest_prompt)
+            prompt = self._prompt(t.role, t.intake.language, t.risk, t.base["constraints"], t.role.rest_prompt,
+                                  profile=t.profile)
             return self._generate(t, (*actions, "rest_first", "offered_rest"),
                                   "the person sounds worn out or is crying: the coach puts rest first (no steps)",
                                   prompt=prompt)
@@ -572,8 +593,10 @@ class CarePolicy:
 
     @staticmethod
     def _prompt(role: Role, language: str, risk: RiskAssessment, constraints: tuple[str, ...],
-                prompt: str | None = None) -> str:
+                prompt: str | None = None, *, profile: Profile | None = None) -> str:
         parts = [prompt or role.prompt]
+        if profile is not None and (chosen := profile_frame(profile)):
+            parts.append(chosen)  # what the person chose: their coping, what to avoid, their register
         if language not in ("en", "und") and language in LANGUAGE_NAMES:
             parts.append(f"Reply in {LANGUAGE_NAMES[language]}.")
         if at_least(risk.level, "low"):

@@ -265,6 +265,25 @@ class SycophancyGuard(_Guard):
                            constraint=self.RULE)
 
 
+class AvoidGuard(_Guard):
+    """What the person said they do not want suggested (their profile's `avoid`: "therapy" where
+    there is none, "meditation" where prayer is the practice) is not suggested: the sentence is
+    dropped (the rest of the reply goes on; the model's instructions already said so). Authored replies are not checked here: the crisis
+    services stay, whatever the profile says (design/culture.md)."""
+
+    name = "avoid"
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        from ..culture.profile import avoided
+
+        hit = avoided(sentence, ctx.avoid, ctx.language)
+        if hit is None:
+            return self.passed(sentence, "nothing suggested that the person said is not for them")
+        what, words = hit
+        return self.result("repair", f"suggested {what} ({words!r}), which the person said is not for them; dropped",
+                           sentence, "")
+
+
 class HumanClaimGuard(_Guard):
     name = "human_claims"
 
@@ -575,7 +594,7 @@ about here there right now today tonight something things much more doing""".spl
 # Registered here; the order a turn meets them in is safety/data/turn.yaml (typingcure.composition).
 GUARDS = (MethodDetailsGuard, DietGuard, EatingDisorderValidationGuard, ApprovalGuard, MedicationGuard, DiagnosisGuard,
           HarmEncouragementGuard, SycophancyGuard, ManiaEncouragementGuard, PsychosisCollusionGuard, SidingAgainstGuard,
-          HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
+          AvoidGuard, HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
           WrongScriptGuard, ListeningFitGuard)
 
 for _cls in GUARDS:

@@ -30,14 +30,15 @@ from ..commands import command_of
 from ..config import country_code
 from ..errors import InputError, TypingcureError
 from ..explain import explain_turn
-from ..pipeline import Parts, Session, run_turn
+from ..culture.profile import edit as profile_edit, shown as profile_shown
+from ..pipeline import Parts, Session, assess_safely, run_turn
 from ..roles import load_role, role_names, role_words
 from .exercises import keep as keep_exercises, progress as exercise_progress, run_command as exercise_command, said_html
 from .personas import persona_notice
 from ..safety.replies import replies
 from ..safety.resources import care_card
 from ..store import SQLiteStore, StoreRecorder
-from ..types import Profile, TurnResult
+from ..types import Profile, TurnResult, at_least
 from .security import checked
 from .state import Page, State, Tc, cards
 
@@ -68,7 +69,7 @@ def _notice(text: str, alert: bool = False) -> str:
 def card_context(turn: TurnResult, words: dict[str, str]) -> dict[str, Any]:
     """What card.html shows under a reply: the care card, notes, and a link to the plan when the reply offers it."""
     text = replies(turn.intake.language, turn.intake.script)
-    web = {text[f"note_{k}"]: text[f"note_{k}_web"] for k in ("no_country", "set_country")}
+    web = {text[f"note_{k}"]: text[f"note_{k}_web"] for k in ("no_country", "set_country", "coping_saved")}
     notes = [web.get(n, n) for n in turn.notes]
     return {"resources": cards(turn.decision.resources), "notes": notes,
             "plan_link": words["plan"] if "offered_safety_plan" in turn.actions else None,
@@ -217,6 +218,8 @@ async def send(request: Request, state: State, name: str) -> Response:
     command = command_of(text)
     if command and command[0] == "exercise" and name == "chat":
         return await typed_exercise(state, command[1], wants_json)
+    if command and command[0] == "profile":
+        return await typed_profile(state, name, command[1], wants_json)
     if command and not (command[0] == "step-out" and state.page(name).session.role == "rehearsal"):
         return web_command(state, name, command[0], command[1], wants_json)
     if len(text) > limit:
@@ -227,6 +230,37 @@ async def send(request: Request, state: State, name: str) -> Response:
     await run_in_threadpool(worker.join)  # a plain form waits for the reply, without holding up anyone else
     state.streams.pop(stream_id, None)
     return RedirectResponse("/" if name == "chat" else f"/{name}", 303)
+
+
+async def typed_profile(state: State, name: str, arg: str, wants_json: bool) -> Response:
+    """`/profile …` typed in the page: shown, or changed (and kept); words that worry are then heard
+    as a message, with the crisis protocol, not only filed."""
+    words = state.ui_strings()
+    stream = None
+    try:
+        if arg:
+            profile, said = profile_edit(state.profile, arg)
+            state.profile = profile
+            for p in state.pages.values():
+                p.session.profile = profile
+            if state.store is not None:
+                await run_in_threadpool(state.store.put, "profile", profile.model_dump())
+            risk = await run_in_threadpool(assess_safely, state.loaded_parts().assessor, said, state.page(name).session)
+            if said and at_least(risk.level, "moderate"):
+                stream, worker = start_turn(state, name, said)
+            shown = _notice(words["saved"])
+        else:
+            shown = "<ul class='notes'>" + "".join(f"<li>{html.escape(line)}</li>" for line in profile_shown(state.profile)) + "</ul>"
+    except TypingcureError as exc:
+        shown = _notice(exc.message, alert=True)
+    if wants_json:
+        if stream is not None:
+            return JSONResponse({"stream": f"/chat/stream/{stream}", "next_nonce": state.fresh_nonce()})
+        return JSONResponse({"redirect": None, "end": False, "html": shown, "next_nonce": state.fresh_nonce()})
+    if stream is not None:
+        await run_in_threadpool(worker.join)
+        state.streams.pop(stream, None)
+    return chat_view(state, name, said=shown)
 
 
 async def typed_exercise(state: State, arg: str, wants_json: bool) -> Response:
@@ -317,7 +351,7 @@ def shown_here(state: State, name: str, command: str, arg: str) -> str:
         last = current.session.turns[-1] if current.session.turns else None
         lines = explain_turn(last) if last else ["Nothing to explain yet."]
         return "<ul class='notes'>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
-    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "role NAME", "exercise", "step-out", "why", "end"))
+    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "profile", "role NAME", "exercise", "step-out", "why", "end"))
     return _notice(words["commands_here"].format(commands=shown))
 
 

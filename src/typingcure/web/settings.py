@@ -93,11 +93,14 @@ async def settings_page(state: Tc) -> Response:
 @router.post("/settings/profile")
 async def save_profile(request: Request, state: Tc) -> Response:
     form = await checked(request)
+    given: dict[str, Any] = {k: str(form.get(k, ""))[:1000] or None for k in ("country", "language", "coping", "avoid", "identity",
+                                                              "register", "languages")}
     try:
-        profile = Profile(country=str(form.get("country", "")) or None, language=str(form.get("language", "")) or None,
-                          helps=str(form.get("helps", ""))[:300] or None)
-    except ValueError:
-        return settings_view(state, state.ui_strings()["country_two_letters"], 400)
+        profile = Profile(**given)
+    except ValueError as exc:
+        field = str(exc.errors()[0]["loc"][0]) if getattr(exc, "errors", None) else "country"  # type: ignore[attr-defined]
+        words = state.ui_strings()
+        return settings_view(state, words["country_two_letters"] if field == "country" else words["profile_invalid"], 400)
     state.profile = profile
     for p in state.pages.values():
         p.session.profile = profile

@@ -1,0 +1,122 @@
+"""What the person chose to say about themselves, in the model's instructions and in the checks of
+its replies (design/culture.md). Nothing here is inferred: a profile field that is empty changes
+nothing.
+
+    frame(profile)              # "What helps this person (their words): prayer; my church. ..."
+    avoided(sentence, profile.avoid)   # ("therapy", match) when the sentence suggests what they avoid
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from .. import _yaml
+from ..types import Profile
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    names: frozenset[str]
+    terms: tuple[re.Pattern[str], ...]
+
+
+@cache
+def _data() -> tuple[tuple[Kind, ...], tuple[re.Pattern[str], ...]]:
+    raw = _yaml.safe_load(files("typingcure.culture").joinpath("avoid.yaml").read_text("utf-8"))
+    kinds = tuple(Kind(name=name, names=frozenset(n.casefold() for n in (entry.get("names") or [])) | {name},
+                       terms=tuple(re.compile(t, re.I) for t in entry["terms"]))
+                  for name, entry in raw["kinds"].items())
+    return kinds, tuple(re.compile(c, re.I) for c in raw["cues"])
+
+
+def kind_of(words: str) -> Kind | None:
+    """The known kind a person's words name ("therapist" → therapy), or None (their own words)."""
+    said = " ".join(words.casefold().split())
+    return next((k for k in _data()[0] if said in k.names), None)
+
+
+def _own_words(words: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words.split()) + r"(?!\w)", re.I)
+
+
+def avoided(sentence: str, avoid: tuple[str, ...], language: str = "en") -> tuple[str, str] | None:
+    """(what the person avoids, the words found) when the sentence suggests it; None otherwise. In
+    English a sentence must also offer or urge something ("you could see a therapist"); saying back
+    what the person said ("therapy isn't an option for you") is not a suggestion."""
+    if not avoid:
+        return None
+    found: tuple[str, str] | None = None
+    for words in avoid:
+        kind = kind_of(words)
+        patterns = kind.terms if kind is not None else (_own_words(words),)
+        hit = next((m for p in patterns if (m := p.search(sentence))), None)
+        if hit is not None:
+            found = (kind.name if kind is not None else words, hit.group(0))
+            break
+    if found is None:
+        return None
+    if language == "en" and not any(c.search(sentence) for c in _data()[1]):
+        return None
+    return found
+
+
+def frame(profile: Profile) -> str:
+    """The person's own choices, for the model's instructions ("" when they chose nothing)."""
+    parts = []
+    if profile.coping:
+        parts.append(f"What helps this person, in their own words: {'; '.join(profile.coping)}. "
+                     "If you suggest anything, start from these.")
+    if profile.avoid:
+        parts.append(f"Never suggest {'; '.join(profile.avoid)}: the person said these are not for them.")
+    if profile.identity:
+        parts.append(f"The person wants this respected and affirmed: {profile.identity}.")
+    if profile.register:
+        parts.append("Speak to them formally and politely." if profile.register == "formal"
+                     else "Speak to them informally, as a friend would.")
+    if not profile.coping:
+        parts.append("Do not assume their religion, family or community: mention these only if they do.")
+    return " ".join(parts)
+
+
+FIELDS = ("coping", "avoid", "identity", "register", "languages", "language", "country")
+SHOWN = {"coping": "what helps you", "avoid": "suggestions you don't want", "identity": "what you want affirmed",
+         "register": "formal or informal", "languages": "other languages you speak", "language": "your language",
+         "country": "your country"}
+
+
+def shown(profile: Profile) -> list[str]:
+    """The profile as the person reads it, field by field ("-" for what they left blank)."""
+    out = []
+    for name in FIELDS:
+        value = getattr(profile, name)
+        text = "; ".join(value) if isinstance(value, tuple) else (value or "")
+        out.append(f"{name:<10} {text or '-'}   ({SHOWN[name]})")
+    return out
+
+
+def edit(profile: Profile, arg: str) -> tuple[Profile, str]:
+    """`/profile FIELD WORDS` sets a field (coping and avoid: a comma-separated list, in their words);
+    `/profile clear FIELD` empties it. Returns the new profile and the words that were set ("" if
+    none). Bad input is InputError with what to type instead."""
+    from ..errors import InputError
+
+    name, _, value = " ".join(arg.split()).partition(" ")
+    name = name.lower()
+    if name == "clear":
+        field = value.lower()
+        if field not in FIELDS:
+            raise InputError(f"/profile clear FIELD, where FIELD is one of: {', '.join(FIELDS)}")
+        return Profile(**{**profile.model_dump(), field: None}), ""
+    if name not in FIELDS or not value:
+        raise InputError(f"/profile FIELD WORDS, where FIELD is one of: {', '.join(FIELDS)} "
+                         "(e.g. /profile coping prayer, my sister; /profile avoid therapy)")
+    try:
+        return Profile(**{**profile.model_dump(), name: value.lower() if name == "register" else value}), value
+    except ValueError as exc:
+        errors: list[dict] = getattr(exc, "errors", lambda: [])()  # type: ignore[type-arg]
+        why = errors[0]["msg"].removeprefix("Value error, ") if errors else str(exc)
+        raise InputError(f"{name}: {why}") from None
