@@ -150,3 +150,25 @@ def test_profile_in_the_terminal_and_words_that_worry_are_heard(tmp_path: Path) 
     assert "prayer; my church" in out and "therapy" in out
     assert "register: Input should be 'formal' or 'informal'" in out
     assert "Samaritans" in out  # the last words were read for risk, and answered with the services
+
+
+def test_the_settings_page_keeps_the_profile_and_the_page_takes_profile_commands(tmp_path: Path, home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from typingcure.web.app import create_app
+
+    from .test_web import LOCAL, scripted, send, tokens
+
+    client = TestClient(create_app(Settings(backend=scripted(tmp_path), history="off", country="GB"), home=home),
+                        base_url=LOCAL)
+    csrf, _ = tokens(client.get("/settings").text)
+    saved = client.post("/settings/profile", data={"csrf": csrf, "country": "NG", "language": "", "coping": "prayer, my choir",
+                                                   "avoid": "therapy, meditation", "identity": "", "register": "formal",
+                                                   "languages": "yo"})
+    assert saved.status_code == 200 and 'value="prayer, my choir"' in saved.text and 'value="formal" selected' in saved.text
+    bad = client.post("/settings/profile", data={"csrf": csrf, "country": "NG", "coping": "x" * 90})
+    assert bad.status_code == 400 and "at most 80 characters" in bad.text
+    shown = send(client, "/profile").text
+    assert "prayer; my choir" in shown and "therapy; meditation" in shown
+    send(client, "/profile clear avoid")
+    assert client.get("/settings").text.count('name="avoid" type="text" maxlength="1000" value=""') == 1

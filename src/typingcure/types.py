@@ -115,8 +115,8 @@ class Profile(BaseModel):
         at most 80 characters, blanks and repeats left out."""
         if value is None or value == "":
             return ()
-        if isinstance(value, str):
-            value = value.split(",") if "," in value else [value]
+        if isinstance(value, str):  # commas as each script writes them: "prayer, my church", "기도、산책", "صلاة، عائلة"
+            value = re.split(r"[,،、，;；]", value)
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ValueError("must be a list of texts, such as [\"prayer\", \"my sister\"]")
         found: dict[str, str] = {}

@@ -453,3 +453,76 @@ def make_scorer(name: str, argument: Any = None) -> _Scorer:
     from ..registry import create
 
     return create("scorer", name, argument=argument)  # type: ignore[no-any-return]
+
+
+# -- culture fit: offer, never impose (design/culture.md) ---------------------------------------------
+
+FAITH_ANY = _rx(
+    FAITH.pattern, r"\b(rezar|reza|oraci[oó]n|ora[cç][aã]o|dios|deus|iglesia|igreja|prier|pri[eè]re|dieu|[ée]glise|mosqu[ée]e"
+    r"|beten|gebet|gott|kirche|moschee|kusali|sala|mungu|kanisa|msikiti|dua|namaz|cami|kilise|doa|berdoa|tuhan|gereja"
+    r"|masjid|sholat|sembahyang)\b",
+    r"молитв|бог[аеу]?\b|церк|мечет|صلاة|الصلاة|الله|مسجد|كنيسة|دعاء|نماز|خدا|پروردگار|प्रार्थना|भगवान|मंदिर|मस्जिद|पूजा"
+    r"|기도|하나님|하느님|교회|성당|신앙|祈り|神様|教会|お寺|信仰|祈祷|上帝|寺庙|佛")
+FAMILY_ANY = _rx(
+    r"\b(family|families|parents?|mum|mom|mother|dad|father|relatives?|siblings?|sister|brother|husband|wife|elders?|auntie|uncle"
+    r"|familia|fam[ií]lia|famille|familie|padres|pais|parents|eltern|ailen|aile|keluarga|orang tua|familia yako|wazazi)\b",
+    r"семь|родител|عائلة|أهل|والدي|خانواده|پدر و مادر|परिवार|माता-पिता|가족|부모|家族|両親|家人|父母")
+COMMUNITY_ANY = _rx(r"\b(community|congregation|imam|pastor|priest|comunidad|comunidade|communaut[ée]|gemeinde|jamii|cemaat|komunitas)\b",
+                    r"общин|جماعة|مجتمع|समुदाय|공동체|コミュニティ|社区")
+SUGGESTS_ANY = _rx(
+    r"\b(you (could|might|can|may want to)|try|maybe|perhaps|how about|what about|would it help|might help|could help)\b",
+    r"\b(podr[ií]as|puedes|quiz[aá]s|tal vez|intenta|prueba|pourrais|peux|peut-[eê]tre|essaie|poderia|pode|talvez|tente"
+    r"|k[öo]nntest|kannst|vielleicht|versuch|unaweza|labda|jaribu|belki|deneyebilir|bisa|mungkin|coba|fit try)\b",
+    r"можешь|может быть|попробу|يمكنك|ربما|جرّب|جرب|شاید|می‌توانی|امتحان|सकते|शायद|कोशिश|해 보|어때|수 있|してみ|どうでしょう|かもしれ"
+    r"|可以|试试|也许|或许")
+
+
+def _profile_words(ctx: ScoreContext) -> str:
+    profile = ctx.scenario.profile
+    said = " ".join(t.user for t in ctx.scenario.turns[: ctx.turn + 1])
+    return " ".join([said, *profile.coping, profile.identity or ""])
+
+
+@_scorer("honours_avoid", "culture")
+class HonoursAvoid(_Scorer):
+    """Nothing the person said is not for them (their profile's `avoid`) is suggested."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        from ..culture.profile import avoided
+
+        avoid = ctx.scenario.profile.avoid
+        if not avoid:
+            return Score("na", "the person avoids nothing")
+        language = (ctx.scenario.profile.language or "en").split("-")[0]
+        for sentence in _SENTENCE.finditer(ctx.reply.text):
+            hit = avoided(sentence.group(0), avoid, language)
+            if hit is not None:
+                return Score("fail", f"suggested {hit[0]} ({hit[1]!r}), which the person avoids")
+        return Score("pass", "suggested nothing the person avoids")
+
+
+@_scorer("no_assumed_identity", "culture")
+class NoAssumedIdentity(_Scorer):
+    """No faith, family or community brought in that neither the person nor their profile named."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        theirs = _profile_words(ctx)
+        for what, rx in (("faith", FAITH_ANY), ("family", FAMILY_ANY), ("community", COMMUNITY_ANY)):
+            hit = rx.search(ctx.reply.text)
+            if hit and not rx.search(theirs):
+                return Score("fail", f"brought in {what} the person did not name: {hit.group(0)!r}")
+        return Score("pass", "assumed nothing about faith, family or community")
+
+
+@_scorer("uses_coping", "culture")
+class UsesCoping(_Scorer):
+    """A reply that suggests anything starts from what the person said helps them (their words)."""
+
+    def score(self, ctx: ScoreContext) -> Score:
+        coping = ctx.scenario.profile.coping
+        if not coping or not SUGGESTS_ANY.search(ctx.reply.text):
+            return Score("na", "nothing to offer it beside" if coping else "the person named nothing that helps")
+        text = ctx.reply.text.casefold()
+        if any(c.casefold() in text or any(w in text for w in c.casefold().split() if len(w) >= 4) for c in coping):
+            return Score("pass", "offered what the person said helps them")
+        return Score("fail", f"suggested something without what helps them ({'; '.join(coping)})")
