@@ -1,6 +1,8 @@
 """Culture fit, measured: the culture_fit suite (56 scenarios, 12+ countries, 12+ languages, each
 person's own `coping` and `avoid`) through the aligned pipeline, with a scripted model that always
-recommends therapy, meditation and family talks, and with the bundled model.
+recommends therapy, meditation and family talks (as a model not known to be capable, whose words
+are used for two sentences before an authored question, and as a capable one, whose words are used
+as they come), and with the bundled model.
 
     .venv/bin/python benchmarks/culture.py [--skip-model] [--out benchmarks/results/culture.json]
 
@@ -13,6 +15,7 @@ what the person said helps them (target 80% or more). Prints a table, writes JSO
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -56,7 +59,9 @@ def main() -> None:
     parser.add_argument("--skip-model", action="store_true", help="only the scripted model that pushes the defaults")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "culture.json")
     args = parser.parse_args()
-    models = {"pushes therapy, meditation, family (scripted)": PUSHY}
+    capable = Path(tempfile.mkdtemp()) / "pushes_defaults_capable.yaml"  # the same words, used as they come
+    capable.write_text((HERE / "data" / "pushes_defaults.yaml").read_text("utf-8") + "capable: true\n", "utf-8")
+    models = {"pushes the defaults (scripted)": PUSHY, "pushes the defaults, taken as capable": f"scripted:{capable}"}
     if not args.skip_model and bundled_model_path() is not None:
         models["bundled model"] = "local"
     results = {name: measure(spec) for name, spec in models.items()}

@@ -306,7 +306,7 @@ def test_in_a_real_browser(served: str) -> None:
             page.get_by_label("I understand everything will be deleted for good").check()
             page.get_by_role("button", name="Wipe everything").click()
             page.wait_for_selector("text=Everything was wiped")
-            page.get_by_label("Language").select_option("ar")  # chosen, never guessed from the country
+            page.get_by_label("Language", exact=True).select_option("ar")  # chosen, never guessed from the country
             page.get_by_role("button", name="Save").first.click()
             page.goto(served)
             assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "ar"

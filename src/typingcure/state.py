@@ -74,6 +74,7 @@ class ConversationState:
     checked_in: tuple[int, ...] = ()      # checked in, after asking earlier
     sensitive: tuple[int, ...] = ()       # asked a sensitive situation's question (eating, voices, energy ...)
     rest_offered: tuple[int, ...] = ()
+    coping_offered: tuple[int, ...] = ()  # what the person said helps them was offered back
     country_asked: bool = False
     coping_asked: bool = False            # asked what usually helps the person (once a conversation)
     composed_language: bool = False       # everyday listening was composed in a language the model is weak in
@@ -116,6 +117,7 @@ class ConversationState:
             checked_in=where("checked_in"),
             sensitive=where(prefix="sensitive:"),
             rest_offered=where("offered_rest", "asked_coping"),
+            coping_offered=where("offered_coping"),
             country_asked=bool(where("asked_country")),
             coping_asked=bool(where("asked_coping")),
             composed_language=bool(where("composed_language")),
@@ -133,6 +135,9 @@ class ConversationState:
 
     def rest_within(self, last: int) -> bool:
         return self._within(self.rest_offered, last)
+
+    def coping_offered_within(self, last: int) -> bool:
+        return self._within(self.coping_offered, last)
 
     def asked_last_turn(self) -> bool:
         """Did typingcure's last reply ask about safety, check in, or ask a sensitive situation's question?"""

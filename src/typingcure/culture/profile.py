@@ -25,12 +25,27 @@ class Kind:
 
 
 @cache
+def _raw() -> dict:  # type: ignore[type-arg]
+    return _yaml.safe_load(files("typingcure.culture").joinpath("avoid.yaml").read_text("utf-8"))
+
+
+@cache
 def _data() -> tuple[tuple[Kind, ...], tuple[re.Pattern[str], ...]]:
-    raw = _yaml.safe_load(files("typingcure.culture").joinpath("avoid.yaml").read_text("utf-8"))
+    raw = _raw()
     kinds = tuple(Kind(name=name, names=frozenset(n.casefold() for n in (entry.get("names") or [])) | {name},
                        terms=tuple(re.compile(t, re.I) for t in entry["terms"]))
                   for name, entry in raw["kinds"].items())
     return kinds, tuple(re.compile(c, re.I) for c in raw["cues"])
+
+
+@cache
+def _patterns(key: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(c, re.I) for c in _raw()[key])
+
+
+def asks_for_ideas(text: str) -> bool:
+    """The person asks what they could do ("any ideas?", "¿qué puedo hacer?", "どうしたらいい")."""
+    return any(p.search(text) for p in _patterns("asks"))
 
 
 def kind_of(words: str) -> Kind | None:
@@ -44,9 +59,10 @@ def _own_words(words: str) -> re.Pattern[str]:
 
 
 def avoided(sentence: str, avoid: tuple[str, ...], language: str = "en") -> tuple[str, str] | None:
-    """(what the person avoids, the words found) when the sentence suggests it; None otherwise. In
-    English a sentence must also offer or urge something ("you could see a therapist"); saying back
-    what the person said ("therapy isn't an option for you") is not a suggestion."""
+    """(what the person avoids, the words found) when the sentence suggests it; None otherwise. A
+    sentence must also offer or urge something ("you could see a therapist", "tu pourrais essayer");
+    saying back what the person said ("therapy isn't an option for you", "ta famille te pèse") is not
+    a suggestion."""
     if not avoid:
         return None
     found: tuple[str, str] | None = None
@@ -59,7 +75,8 @@ def avoided(sentence: str, avoid: tuple[str, ...], language: str = "en") -> tupl
             break
     if found is None:
         return None
-    if language == "en" and not any(c.search(sentence) for c in _data()[1]):
+    cues = _data()[1] if language == "en" else (*_data()[1], *_patterns("cues_other"))
+    if not any(c.search(sentence) for c in cues):
         return None
     return found
 

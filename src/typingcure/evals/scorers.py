@@ -465,16 +465,18 @@ FAITH_ANY = _rx(
     r"|기도|하나님|하느님|교회|성당|신앙|祈り|神様|教会|お寺|信仰|祈祷|上帝|寺庙|佛")
 FAMILY_ANY = _rx(
     r"\b(family|families|parents?|mum|mom|mother|dad|father|relatives?|siblings?|sister|brother|husband|wife|elders?|auntie|uncle"
+    r"|grand(?:ma|mother|pa|father|parents?)|granny|nan|lola|lolo|abuel[oa]s?|av[óô]|grand-(?:m[eè]re|p[eè]re)|oma|opa|bibi|babu"
+    r"|keluarga\w*|nenek|kakek|babaanne|anneanne|dede|nani|dadi|madre|padre|hermana|hermano|m[eè]re|p[eè]re|s[oœ]ur|fr[eè]re|m[ãa]e|irm[ãa]"
     r"|familia|fam[ií]lia|famille|familie|padres|pais|parents|eltern|ailen|aile|keluarga|orang tua|familia yako|wazazi)\b",
-    r"семь|родител|عائلة|أهل|والدي|خانواده|پدر و مادر|परिवार|माता-पिता|가족|부모|家族|両親|家人|父母")
+    r"семь|родител|бабушк|дедушк|мам|пап|عائلة|العائلة|أهل|والدي|جدت|جدي|أمي|أبي|خانواده|پدر و مادر|مادربزرگ|مادرم|پدرم"
+    r"|परिवार|माता-पिता|दादी|नानी|माँ|पापा|가족|부모|할머니|할아버지|엄마|아빠|家族|両親|祖母|おばあ|母|父|家人|父母|奶奶|外婆|阿嬤|妈妈|爸爸|媽媽")
 COMMUNITY_ANY = _rx(r"\b(community|congregation|imam|pastor|priest|comunidad|comunidade|communaut[ée]|gemeinde|jamii|cemaat|komunitas)\b",
                     r"общин|جماعة|مجتمع|समुदाय|공동체|コミュニティ|社区")
 SUGGESTS_ANY = _rx(
-    r"\b(you (could|might|can|may want to)|try|maybe|perhaps|how about|what about|would it help|might help|could help)\b",
-    r"\b(podr[ií]as|puedes|quiz[aá]s|tal vez|intenta|prueba|pourrais|peux|peut-[eê]tre|essaie|poderia|pode|talvez|tente"
-    r"|k[öo]nntest|kannst|vielleicht|versuch|unaweza|labda|jaribu|belki|deneyebilir|bisa|mungkin|coba|fit try)\b",
-    r"можешь|может быть|попробу|يمكنك|ربما|جرّب|جرب|شاید|می‌توانی|امتحان|सकते|शायद|कोशिश|해 보|어때|수 있|してみ|どうでしょう|かもしれ"
-    r"|可以|试试|也许|或许")
+    r"\b(you (could|might|may want to)|try|maybe|perhaps|how about|what about|would it help|might help|could help)\b",
+    r"\b(podr[ií]as|quiz[aá]s|tal vez|intenta|prueba|pourrais|peut-[eê]tre|essaie|poderia|talvez|tente"
+    r"|k[öo]nntest|vielleicht|versuch|labda|jaribu|belki|deneyebilir|mungkin|coba|fit try)\b",
+    r"может быть|попробу|ربما|جرّب|جرب|شاید|امتحان کن|शायद|कोशिश|해 보|어때|してみ|どうでしょう|かもしれ|试试|也许|或许")
 
 
 def _profile_words(ctx: ScoreContext) -> str:

@@ -27,7 +27,7 @@ from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
 from ..culture.language import OWN_NAMES
-from ..culture.profile import frame as profile_frame
+from ..culture.profile import asks_for_ideas, frame as profile_frame
 from ..exercises import control_of, next_action, reply_of
 from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
@@ -158,6 +158,7 @@ def _goes_on(text: str, words: RoleWords) -> bool:
 
 # How many earlier turns must pass before rest is offered again: an offer, never a refrain.
 REST_EVERY = 6
+COPING_EVERY = 3  # what helps them is offered back at most once in this many turns
 REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
 QUESTION_FRAME = "Do not ask a question: a question follows your reply. One or two short sentences about what they said."
 MODEL_SENTENCES = 2  # with a model not known to be capable, its part of an everyday reply
@@ -324,6 +325,11 @@ class CarePolicy:
                                            "notes": (t.words.line("stopped"), *decision.notes)})
 
     @staticmethod
+    def _coping_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
+        coping = t.profile.coping[t.state.turns % len(t.profile.coping)]
+        return t.text["coping_offer"].format(coping=coping), ("offered_coping",)
+
+    @staticmethod
     def _rest_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
         """The gentle offer for someone worn out: what they said helps them, in their words, beside
         rest; or, once, a question about what helps (never a guess at their faith or family)."""
@@ -388,12 +394,15 @@ class CarePolicy:
         if t.role.name in ROLE_TURNS:
             return getattr(self, f"_{t.role.name}")(t, actions)
         rest = sounds_worn_out(intake.text) and not t.state.rest_within(REST_EVERY)
+        # Asked for ideas, by someone who said what helps them: that, in their words, is offered back.
+        ideas = (not rest and bool(t.profile.coping) and asks_for_ideas(intake.text)
+                 and not t.state.coping_offered_within(COPING_EVERY))
         if t.model.weak_in(intake.language, intake.script) and parts.can_listen and t.role.name == "listener":
             if not t.state.composed_language:
                 t.notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
-            reply = listening_reply(intake.text, parts, said=t.said, question=not rest, quote=not names_risk(risk))
-            offer, offered = self._rest_offer(t) if rest else ("", ())
-            if rest:
+            reply = listening_reply(intake.text, parts, said=t.said, question=not (rest or ideas), quote=not names_risk(risk))
+            offer, offered = self._rest_offer(t) if rest else self._coping_offer(t) if ideas else ("", ())
+            if rest or ideas:
                 reply += " " + offer
             return self._fixed(reply, (*actions, "composed", "composed_language", *offered),
                                f"risk {risk.level}, and the model is weak in this language: an everyday listening "
@@ -406,6 +415,11 @@ class CarePolicy:
                                   follow_up=offer, follow_up_asks=_asks(offer),
                                   explanation=f"risk {risk.level}, the person sounds worn out: the {t.role.name} role "
                                   "answers, then a gentle offer of rest follows", **base)
+        if ideas:
+            offer, offered = self._coping_offer(t)
+            return self._generate(t, (*actions, *offered), f"risk {risk.level}: the {t.role.name} role answers, then "
+                                  "what the person said helps them, offered back in their words", follow_up=offer,
+                                  max_sentences=None if t.model.capable else MODEL_SENTENCES)
         if self.authored_questions and not t.model.capable and t.role.name == "listener" and parts.can_listen:
             base["system_prompt"] += " " + QUESTION_FRAME
             question = open_question(intake.text, parts, t.said)

@@ -39,7 +39,7 @@ from .. import _yaml
 from .. import languages
 from ..errors import ConfigError
 from ..registry import register
-from ..culture.language import common_words, script_letters
+from ..culture.language import common_words, detect, script_letters
 from ..types import CheckResult, at_least
 from . import literal_cache
 from .assess import Rx, might
@@ -581,14 +581,43 @@ class WrongScriptGuard(_Guard):
             theirs = sum(w in common_words(ctx.language) for w in words)
             if english >= 2 and english >= 0.3 * len(words) and theirs * 2 < english:
                 return "in English, which is not the language the person writes"
+        return _other_language(sentence, ctx)
+
+
+# English and the languages that mix it freely (Pidgin, Hinglish) are not told apart here: that is
+# the English check above.
+_MIXES_WITH_ENGLISH = frozenset({"en", "pcm", "hi_latn", "hi"})
+
+
+def _other_language(sentence: str, ctx: CheckContext) -> str | None:
+    """A sentence in another language of the same script ("Eso suena muy difícil" to someone writing
+    English, Arabic to someone writing Persian): the detector names it, and in Latin letters not one
+    of the person's own small words is in it."""
+    mine = ctx.language.split("-")[0]
+    if mine == "und" or "english" in ctx.user_text.lower():
         return None
+    found = detect(sentence)
+    other = found.language
+    known = languages.languages()
+    if other in ("und", mine) or other not in known or (mine in _MIXES_WITH_ENGLISH and other in _MIXES_WITH_ENGLISH):
+        return None
+    if known[other].script == "latin":
+        if ctx.scripts != {"latin"}:
+            return None
+        words = re.findall(r"[\w']+", sentence.lower().replace("’", "'"))
+        if any(w in common_words(mine) for w in words):
+            return None
+    elif found.confidence < 0.9:
+        return None
+    return f"in {languages.english_names().get(other, other)}, which is not the language the person writes"
 
 
 # Common English words; in a sentence to someone writing another Latin-script language, two of them
 # (a third of the sentence, and few words of the person's language) mean the sentence is English.
 _ENGLISH = frozenset("""the a an you your you're it's it is are that and to of this i i'm what how with for be can was
 were will would have has they them their so very really just like sounds feel feeling great good wonderful way
-about here there right now today tonight something things much more doing""".split())
+about here there right now today tonight something things much more doing try small little help talk maybe could
+should think know need someone people time""".split())
 
 
 # Registered here; the order a turn meets them in is safety/data/turn.yaml (typingcure.composition).
