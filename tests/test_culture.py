@@ -112,19 +112,25 @@ def test_nothing_is_assumed_when_the_person_said_nothing() -> None:
     assert "formally" in frame(Profile(register="formal")) and "informally" in frame(Profile(register="informal"))
 
 
-def test_someone_worn_out_is_asked_once_what_helps_and_then_hears_their_own_words() -> None:
+def test_someone_worn_out_is_offered_rest_then_asked_once_what_helps_and_then_hears_their_own_words() -> None:
     text = replies("en")
     parts = capable("That sounds like a lot.")
     session = Session(profile=Profile(country="KE"))
     first = run_turn(session, "I'm so exhausted, I've been working double shifts all month", parts)
-    assert "asked_coping" in first.actions and first.reply.endswith(text["coping_question"])
-    assert text["note_coping_saved"] in first.notes
-    later = [run_turn(session, line, parts) for line in ("ok", "I'm so worn out today", "still so exhausted", "yeah",
-                                                           "ok", "ok", "I'm drained and tired of everything at work")]
+    assert "offered_rest" in first.actions and first.reply.endswith(text["rest_offer"])
+    second = run_turn(session, "I'm so worn out today", parts)
+    assert "asked_coping" in second.actions and second.reply.endswith(text["coping_question"])
+    assert text["note_coping_saved"] in second.notes
+    later = [run_turn(session, line, parts) for line in ("still so exhausted", "yeah", "I'm drained and tired")]
     assert not any("asked_coping" in t.actions for t in later)  # once a conversation
     session = Session(profile=Profile(country="KE", coping=("singing in the choir",)))
     turn = run_turn(session, "I'm so exhausted, I've been working double shifts all month", parts)
     assert "offered_coping" in turn.actions and "singing in the choir" in turn.reply
+    asks = run_turn(session, "any ideas for tonight?", parts)
+    assert "offered_coping" not in asks.actions  # not again so soon
+    session = Session(profile=Profile(country="KE", coping=("football",)))
+    asks = run_turn(session, "work was long, any ideas for tonight?", parts)
+    assert "offered_coping" in asks.actions and "football" in asks.reply
 
 
 # -- /profile -------------------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ class ConversationState:
             asked=where(*ASKED),
             checked_in=where("checked_in"),
             sensitive=where(prefix="sensitive:"),
-            rest_offered=where("offered_rest", "asked_coping"),
+            rest_offered=where("offered_rest"),
             coping_offered=where("offered_coping"),
             country_asked=bool(where("asked_country")),
             coping_asked=bool(where("asked_coping")),

@@ -331,14 +331,17 @@ class CarePolicy:
 
     @staticmethod
     def _rest_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
-        """The gentle offer for someone worn out: what they said helps them, in their words, beside
-        rest; or, once, a question about what helps (never a guess at their faith or family)."""
+        """The gentle offer for someone worn out: what they said helps them, in their words, beside rest."""
         if t.profile.coping:
             return t.text["coping_offer"].format(coping=t.profile.coping[0]), ("offered_rest", "offered_coping")
-        if not t.state.coping_asked:
-            t.notes.append(t.text["note_coping_saved"])
-            return t.text["coping_question"], ("asked_coping",)
         return t.text["rest_offer"], ("offered_rest",)
+
+    @staticmethod
+    def _coping_question(t: _Turn) -> tuple[str, tuple[str, ...]]:
+        """Asked once a conversation, the next time someone worn out who has named nothing that helps
+        them is not due a rest offer: what helps them, never a guess at their faith or family."""
+        t.notes.append(t.text["note_coping_saved"])
+        return t.text["coping_question"], ("asked_coping",)
 
     @staticmethod
     def _pause_exercise(t: _Turn, decision: PolicyDecision) -> PolicyDecision:
@@ -397,12 +400,15 @@ class CarePolicy:
         # Asked for ideas, by someone who said what helps them: that, in their words, is offered back.
         ideas = (not rest and bool(t.profile.coping) and asks_for_ideas(intake.text)
                  and not t.state.coping_offered_within(COPING_EVERY))
+        ask = (not rest and not t.profile.coping and not t.state.coping_asked and sounds_worn_out(intake.text))
         if t.model.weak_in(intake.language, intake.script) and parts.can_listen and t.role.name == "listener":
             if not t.state.composed_language:
                 t.notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
-            reply = listening_reply(intake.text, parts, said=t.said, question=not (rest or ideas), quote=not names_risk(risk))
-            offer, offered = self._rest_offer(t) if rest else self._coping_offer(t) if ideas else ("", ())
-            if rest or ideas:
+            reply = listening_reply(intake.text, parts, said=t.said, question=not (rest or ideas or ask),
+                                    quote=not names_risk(risk))
+            offer, offered = (self._rest_offer(t) if rest else self._coping_offer(t) if ideas
+                              else self._coping_question(t) if ask else ("", ()))
+            if offer:
                 reply += " " + offer
             return self._fixed(reply, (*actions, "composed", "composed_language", *offered),
                                f"risk {risk.level}, and the model is weak in this language: an everyday listening "
@@ -415,11 +421,11 @@ class CarePolicy:
                                   follow_up=offer, follow_up_asks=_asks(offer),
                                   explanation=f"risk {risk.level}, the person sounds worn out: the {t.role.name} role "
                                   "answers, then a gentle offer of rest follows", **base)
-        if ideas:
-            offer, offered = self._coping_offer(t)
-            return self._generate(t, (*actions, *offered), f"risk {risk.level}: the {t.role.name} role answers, then "
-                                  "what the person said helps them, offered back in their words", follow_up=offer,
-                                  max_sentences=None if t.model.capable else MODEL_SENTENCES)
+        if ideas or ask:
+            offer, offered = self._coping_offer(t) if ideas else self._coping_question(t)
+            why = "what the person said helps them, offered back in their words" if ideas else "once, what helps them"
+            return self._generate(t, (*actions, *offered), f"risk {risk.level}: the {t.role.name} role answers, then {why}",
+                                  follow_up=offer, max_sentences=None if t.model.capable else MODEL_SENTENCES)
         if self.authored_questions and not t.model.capable and t.role.name == "listener" and parts.can_listen:
             base["system_prompt"] += " " + QUESTION_FRAME
             question = open_question(intake.text, parts, t.said)

@@ -95,6 +95,7 @@ async def save_profile(request: Request, state: Tc) -> Response:
     form = await checked(request)
     given: dict[str, Any] = {k: str(form.get(k, ""))[:1000] or None for k in ("country", "language", "coping", "avoid", "identity",
                                                               "register", "languages")}
+    given["coping"] = given["coping"] or (str(form.get("helps", ""))[:1000] or None)  # the field's earlier name
     try:
         profile = Profile(**given)
     except ValueError as exc:
