@@ -23,6 +23,7 @@ from typing import Any
 from _report import print_table, write_json
 
 from typingcure.backends.local import bundled_model_path
+from typingcure.culture.profile import asks_for_ideas
 from typingcure.evals import load_suite, make_target, run_eval
 
 HERE = Path(__file__).parent
@@ -47,10 +48,20 @@ def measure(spec: str) -> dict[str, Any]:
                 counts[name][0] += score["value"] == "pass"
                 if score["value"] == "fail" and len(failures[name]) < 8:
                     failures[name].append(f"{scenario.id}: {score['explanation']}")
+    # Asked for ideas by someone who named what helps them: is that offered back?
+    by_id = {s.id: s for s in suite.scenarios}
+    asked = offered = 0
+    for scenario in results:
+        coping = by_id[scenario.id].profile.coping
+        for turn in scenario.turns:
+            if coping and asks_for_ideas(turn.user):
+                asked += 1
+                offered += any(c.casefold() in turn.reply.casefold() for c in coping)
     profiles = [s.profile for s in suite.scenarios]
     return {"scenarios": len(suite.scenarios), "countries": len({p.country for p in profiles}),
             "languages": len({p.language for p in profiles}),
             **{name: {"passed": p, "of": n, "share": round(p / n, 3) if n else None} for name, (p, n) in counts.items()},
+            "asked_for_ideas": {"asked": asked, "offered_their_coping": offered},
             "failures": failures, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -75,6 +86,9 @@ def main() -> None:
         rows.append((f"{name}: faith/family/community assumed", assumed, "0"))
         share = f["uses_coping"]["share"]
         rows.append((f"{name}: suggestions that start from their coping", "-" if share is None else f"{share:.0%}", "80%+"))
+        ideas = f["asked_for_ideas"]
+        rows.append((f"{name}: asked for ideas, offered what helps them", f"{ideas['offered_their_coping']}/{ideas['asked']}",
+                     "most"))
         rows.append((f"{name}: seconds", f["seconds"], ""))
     print_table(rows, value_width=12)
     write_json(args.out, results)
