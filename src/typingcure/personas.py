@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._kept import Kept
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .config import Settings
@@ -266,7 +267,7 @@ def pinned_backend(persona: Persona) -> str | None:
     return persona.pin.model if kind in ("openai", "ollama") else None
 
 
-class Personas(BaseModel):
+class Personas(Kept):
     """What is kept: the saved personas and the one in use (stored encrypted, exported)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -289,13 +290,3 @@ class Personas(BaseModel):
     @property
     def current(self) -> Persona | None:
         return self.find(self.active) if self.active else None
-
-    @classmethod
-    def load(cls, raw: Any) -> Personas:
-        """From the store; a record that does not read as personas gives an empty list."""
-        if not isinstance(raw, dict):
-            return cls()
-        try:
-            return cls.model_validate(raw)
-        except ValueError:
-            return cls()

@@ -22,6 +22,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
+from .._kept import Kept
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import _yaml, languages
@@ -275,21 +276,12 @@ def advance(run: ExerciseRun, text: str, actions: tuple[str, ...] | list[str]) -
     return run.model_copy(update={"answers": answers, "step": run.step + 1}), None
 
 
-class ExerciseBook(BaseModel):
+class ExerciseBook(Kept):
     """What is kept (the store's "exercises" record, encrypted, exported): a paused run and the cards."""
 
     model_config = ConfigDict(extra="forbid")
     paused: ExerciseRun | None = None
     cards: list[Card] = Field(default_factory=list)
-
-    @classmethod
-    def load(cls, raw: Any) -> ExerciseBook:
-        if not isinstance(raw, dict):
-            return cls()
-        try:
-            return cls.model_validate(raw)
-        except ValueError:
-            return cls()
 
 
 # -- the commands, the same in the terminal and the web page ------------------------------------------
