@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Self
 
 from pydantic import BaseModel
-from typing import Self
 
 
 class Kept(BaseModel):
