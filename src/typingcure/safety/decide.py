@@ -419,6 +419,7 @@ class CarePolicy:
             offer, offered = self._rest_offer(t)
             return PolicyDecision(verdict="generate", actions=(*actions, *offered), notes=tuple(t.notes),
                                   follow_up=offer, follow_up_asks=_asks(offer),
+                                  max_sentences=None if t.model.capable else MODEL_SENTENCES,
                                   explanation=f"risk {risk.level}, the person sounds worn out: the {t.role.name} role "
                                   "answers, then a gentle offer of rest follows", **base)
         if ideas or ask:
