@@ -297,3 +297,36 @@ def test_exercise_start_goes_on_listening_after_a_safety_question(tmp_path: Path
                      env={"TYPINGCURE_HISTORY": "off"})
     shown = paused.stdout.decode()
     assert "not kept once you leave" in shown and "Welcome back" in shown, shown
+
+
+def test_in_the_web_app_a_card_and_a_paused_exercise_are_kept_encrypted_and_come_back(tmp_path: Path, home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from typingcure.store import DB_NAME
+    from typingcure.web.app import create_app
+
+    from .test_web import LOCAL, scripted, send, tokens
+
+    def opened() -> TestClient:
+        client = TestClient(create_app(Settings(backend=scripted(tmp_path), country="GB"), home=home), base_url=LOCAL)
+        csrf, _ = tokens(client.get("/").text)
+        client.post("/unlock", data={"csrf": csrf, "passphrase": "open sesame", "again": "open sesame"})
+        return client
+
+    client = opened()
+    csrf, _ = tokens(client.get("/exercises").text)
+    client.post("/exercises/start", data={"csrf": csrf, "name": "grounding"})
+    for answer in ["6", "my jaw is clenched like a walnut", "a kettle", "a bus", "my sleeve", "4", "the slow breath"]:
+        send(client, answer)
+    assert "my jaw is clenched like a walnut" in client.get("/exercises").text
+    client.post("/exercises/start", data={"csrf": csrf, "name": "values"})
+    send(client, "honesty and my brother")
+    client.post("/exercises/pause", data={"csrf": csrf})
+    raw = b"".join(p.read_bytes() for p in home.rglob(f"{DB_NAME}*"))
+    assert b"walnut" not in raw and b"honesty and my brother" not in raw
+    again = opened()  # the app started again, unlocked again
+    page = again.get("/exercises").text
+    assert "my jaw is clenched like a walnut" in page and "/exercises/resume" in page
+    csrf, _ = tokens(page)
+    resumed = again.post("/exercises/resume", data={"csrf": csrf})
+    assert exercise_words("values").steps[1] in resumed.text
