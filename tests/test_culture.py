@@ -172,9 +172,49 @@ def test_the_settings_page_keeps_the_profile_and_the_page_takes_profile_commands
                                                    "avoid": "therapy, meditation", "identity": "", "register": "formal",
                                                    "languages": "yo"})
     assert saved.status_code == 200 and 'value="prayer, my choir"' in saved.text and 'value="formal" selected' in saved.text
+    worried = client.post("/settings/profile", data={"csrf": csrf, "country": "GB", "identity": "I'm going to end it tonight"})
+    assert 'class="worried" role="alert"' in worried.text and "Samaritans" in worried.text
+    client.post("/settings/profile", data={"csrf": csrf, "country": "NG", "coping": "prayer, my choir", "avoid": "therapy, meditation"})
     bad = client.post("/settings/profile", data={"csrf": csrf, "country": "NG", "coping": "x" * 90})
     assert bad.status_code == 400 and "at most 80 characters" in bad.text
     shown = send(client, "/profile").text
     assert "prayer; my choir" in shown and "therapy; meditation" in shown
     send(client, "/profile clear avoid")
     assert client.get("/settings").text.count('name="avoid" type="text" maxlength="1000" value=""') == 1
+
+
+@pytest.mark.parametrize("sentence,language,suggests", [
+    ("Lots of people find therapy helpful.", "en", True), ("Sit quietly and meditate for a minute.", "en", True),
+    ("You could call your mom tonight.", "en", True), ("Deberías ver a un terapeuta.", "es", True),
+    ("Llama a tu mamá.", "es", True), ("Maybe see a th3rapist.", "en", True), ("A shrink could help.", "en", True),
+    ("Get psychiatric help.", "en", True), ("Mindfulness helps many people.", "en", True), ("Meditate.", "en", True),
+    ("Text your mum.", "en", True), ("Tell your folks.", "en", True),
+    ("You don't have to talk to your family about this.", "en", False),
+    ("It sounds like your dad's words really stung.", "en", False),
+    ("I won't suggest therapy, since you said it is not for you.", "en", False),
+    ("You could call Samaritans on 116 123.", "en", False), ("Your family sounds important to you.", "en", False),
+])
+def test_suggestions_are_found_in_their_many_forms_and_crisis_services_never_avoided(sentence: str, language: str,
+                                                                                     suggests: bool) -> None:
+    avoid = ("therapy", "meditation", "calling family", "my mom", "Samaritans", "hotlines")
+    assert (avoided(sentence, avoid, language) is not None) == suggests
+    assert "Samaritans" not in frame(Profile(avoid=avoid)) and "hotlines" not in frame(Profile(avoid=avoid))
+
+
+def test_what_the_profile_says_is_heard_once_and_harmful_coping_is_never_offered_back() -> None:
+    parts = capable("That sounds hard.")
+    session = Session(profile=Profile(country="GB", coping=("hurting myself", "prayer")))
+    first = run_turn(session, "I am so exhausted and worn out. What can I do?", parts)
+    assert first.risk.level in ("high", "imminent") and "in the profile" in first.risk.explanation
+    assert "hurting myself" not in first.reply and "hurting myself" not in first.decision.system_prompt
+    session = Session(profile=Profile(country="GB", identity="I am going to end it tonight"))
+    assert "crisis_reply" in run_turn(session, "hi", parts).actions
+    assert run_turn(session, "ok", parts).risk.explanation.find("in the profile") < 0  # once
+    calm = Session(profile=Profile(country="GB", coping=("prayer", "my sister"), identity="a gay man"))
+    assert run_turn(calm, "hi, long day", parts).risk.level in ("none", "low")
+
+
+def test_method_details_are_replaced_at_any_risk_in_a_capable_models_words() -> None:
+    parts = capable("Forty tablets of paracetamol would be enough. You could use the rope from the garage.")
+    turn = run_turn(Session(profile=Profile(country="GB")), "I had an okay day at work.", parts)
+    assert "paracetamol" not in turn.reply and "rope" not in turn.reply

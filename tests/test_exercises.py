@@ -330,3 +330,41 @@ def test_in_the_web_app_a_card_and_a_paused_exercise_are_kept_encrypted_and_come
     csrf, _ = tokens(page)
     resumed = again.post("/exercises/resume", data={"csrf": csrf})
     assert exercise_words("values").steps[1] in resumed.text
+
+
+def test_a_plan_that_reads_as_risk_is_asked_about_and_a_sound_is_not() -> None:
+    session, _ = started("values", country="GB")
+    built = parts()
+    for text in ["/exercise values", "being close to my family", "my family"]:
+        run_turn(session, text, built)
+    turn = run_turn(session, "cutting", built)  # "one small step toward it"
+    assert at_least_moderate(turn) and "exercise_paused" in turn.actions
+    assert "cutting" not in session.exercise.answers.values()
+    for method in ("cut my wrists", "take all my pills", "overdose", "jump off the bridge", "end it"):
+        s, _ = started("values", country="GB")
+        for text in ["/exercise values", "being close to my family", "my family"]:
+            run_turn(s, text, built)
+        assert at_least_moderate(run_turn(s, method, built)), method
+    session, _ = started("grounding")
+    for text in ["/exercise grounding", "6", "my chest", "a lamp"]:
+        run_turn(session, text, built)
+    heard = run_turn(session, "a bus", built)  # "what can you hear?": an answer, not a plan
+    assert "exercise_step" in heard.actions
+
+
+def at_least_moderate(turn) -> bool:  # type: ignore[no-untyped-def]
+    return turn.decision.resources != () and any(a in turn.actions for a in ("crisis_reply", "asked_about_safety",
+                                                                              "asked_about_suicide", "checked_in"))
+
+
+def test_a_second_exercise_keeps_the_first_ones_card_and_odd_card_numbers_are_answered() -> None:
+    session, book = Session(), ExerciseBook()
+    built = parts()
+    command(session, "values", book)
+    run_turn(session, "/exercise values", built)
+    run_turn(session, "courage, and my garden", built)
+    said = command(session, "grounding", book)
+    assert said.card is not None and session.cards[0].items[0][1] == "courage, and my garden"
+    for odd in ("card ²", "card ①", "card -1", "card abc"):
+        assert "no card with that number" in command(session, odd, book).lines[0]
+    assert control_of("I’m done") == "stop" and control_of("ｓｔｏｐ") == "stop" and control_of("cancel") == "stop"

@@ -28,6 +28,7 @@ from .composition import TurnSpec, build, turn_spec
 from .config import Settings
 from .culture.language import OWN_NAMES, detect, script_letters
 from .errors import BackendError, InputError
+from .culture.profile import Screened, screen
 from .exercises import Card, ExerciseRun, advance
 from .personas import Persona, system_prompt as persona_prompt
 from .roles import load_role, rehearsal_actions
@@ -52,6 +53,7 @@ from .types import (
     StageRecord,
     TurnResult,
     at_least,
+    level_rank,
 )
 
 Release = Callable[[str], None]
@@ -73,6 +75,8 @@ class Session:
     persona: Persona | None = None  # the person's own persona, in use (typingcure.personas)
     exercise: ExerciseRun | None = None  # an exercise under way or paused (typingcure.exercises)
     cards: list[Card] = field(default_factory=list)  # exercise cards made in this session, for the caller to keep
+    profile_read: dict[str, RiskAssessment] = field(default_factory=dict, repr=False)  # profile texts, assessed
+    profile_heard: set[str] = field(default_factory=set, repr=False)  # profile texts already answered as risk
 
     @property
     def state(self) -> ConversationState:
@@ -182,9 +186,12 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     clock.done("intake", intake.verdict, intake.explanation)
 
     risk = _assess(parts.assessor, intake, session)
+    screened = _screen_profile(parts.assessor, session, intake.language)
+    risk = _with_profile_risk(risk, screened, session)
     clock.done("assess", risk.level, risk.explanation)
 
-    decision = _with_persona(session, _decide(parts.policy, intake, risk, session, parts.clock(), parts.traits()))
+    decision = _with_persona(session, _decide(parts.policy, intake, risk, session, parts.clock(), parts.traits(),
+                                              screened.profile))
     clock.done("decide", decision.verdict, decision.explanation)
 
     ctx = _check_context(session, intake, risk, decision)
@@ -279,10 +286,33 @@ def _assess_text(assessor: Assessor, text: str, session: Session, language: str)
         )
 
 
+def _screen_profile(assessor: Assessor, session: Session, language: str) -> Screened:
+    """What the person wrote into their profile, read for risk (once per text in a session)."""
+    def assess(text: str) -> RiskAssessment:
+        if text not in session.profile_read:
+            session.profile_read[text] = _assess_text(assessor, text, Session(), language)
+        return session.profile_read[text]
+
+    return screen(session.profile, assess)
+
+
+def _with_profile_risk(risk: RiskAssessment, screened: Screened, session: Session) -> RiskAssessment:
+    """A profile text that reads as risk ("identity: I'm going to end it tonight", "coping: hurting
+    myself") is heard once, with the crisis protocol, as if the person had said it; it is never
+    offered back (design/culture.md)."""
+    for text, found in screened.risky:
+        if text in session.profile_heard:
+            continue
+        session.profile_heard.add(text)
+        if isinstance(found, RiskAssessment) and level_rank(found.level) > level_rank(risk.level):
+            risk = found.model_copy(update={"explanation": f"in the profile (“{text[:60]}”): {found.explanation}"})
+    return risk
+
+
 def _decide(policy: Policy, intake: IntakeResult, risk: RiskAssessment, session: Session, now: datetime,
-            model: ModelTraits) -> PolicyDecision:
+            model: ModelTraits, profile: Profile | None = None) -> PolicyDecision:
     try:
-        return policy.decide(intake, risk, role=session.role, profile=session.profile,
+        return policy.decide(intake, risk, role=session.role, profile=profile or session.profile,
                              previous=[t.decision for t in session.turns], now=now, model=model,
                              said=[m.content for m in session.messages if m.role == "assistant"], state=session.state)
     except Exception as exc:

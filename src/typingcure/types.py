@@ -63,7 +63,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and the invisible ones that turn text around or break lines (U+202A-202E,
+# U+2066-2069, U+2028-2029, U+200B, U+200E-200F, U+FEFF; the joiners Persian and emoji need stay):
+# what the person wrote goes into the model's instructions only as the words they read.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def _language_code(value: Any) -> str | None:

@@ -37,6 +37,9 @@ from ..culture.profile import edit as profile_edit, shown as profile_shown
 from ..exercises import ExerciseBook, command as exercise_command, exercise_words, restore, sync
 from .store_cmds import NotKept, open_history
 
+# A turn that did one of these spoke about safety: an exercise it paused stays open as a chat.
+SAFETY_ACTIONS = ("crisis_reply", "asked_about_safety", "asked_about_suicide", "checked_in", "care_card")
+
 HELP = """Commands:
   /role [NAME]   what I am for today: {roles}
   /step-out      end a rehearsal and talk it over
@@ -229,7 +232,7 @@ class ChatUI:
         run, last = self.session.exercise, self.session.turns[-1] if self.session.turns else None
         if run is None:
             return True
-        if run.active or (last is not None and at_least(last.risk.level, "moderate")):
+        if run.active or (last is not None and any(a in last.actions for a in SAFETY_ACTIONS)):
             return False
         if self.store is None:
             self.say("History is off, so a paused exercise is not kept once you leave: /exercise resume goes on now, "

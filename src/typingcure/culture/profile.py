@@ -9,9 +9,11 @@ nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from .. import _yaml
 from ..types import Profile
@@ -58,25 +60,43 @@ def _own_words(words: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words.split()) + r"(?!\w)", re.I)
 
 
+def _own_variants(words: str) -> list[str]:
+    """The person's words, and how a reply says them back: "my mom" → "your mom"."""
+    said = " ".join(words.split())
+    out = [said]
+    if said.lower().startswith("my "):
+        out.append("your " + said[3:])
+    return out
+
+
+def never_avoided(words: str) -> bool:
+    """A crisis service, which no profile can remove ("hotlines", "Samaritans", "emergency")."""
+    return bool(re.search(_raw()["never_avoided"], words, re.I))
+
+
 def avoided(sentence: str, avoid: tuple[str, ...], language: str = "en") -> tuple[str, str] | None:
     """(what the person avoids, the words found) when the sentence suggests it; None otherwise. A
     sentence must also offer or urge something ("you could see a therapist", "tu pourrais essayer");
     saying back what the person said ("therapy isn't an option for you", "ta famille te pèse") is not
     a suggestion."""
-    if not avoid:
+    from ..safety.check import views
+
+    avoid = tuple(a for a in avoid if not never_avoided(a))
+    if not avoid or never_avoided(sentence) or re.search(_raw()["not_suggested"], sentence, re.I):
         return None
+    texts = views(sentence)  # leetspeak, s p a c e d letters and the like, undone
     found: tuple[str, str] | None = None
     for words in avoid:
         kind = kind_of(words)
-        patterns = kind.terms if kind is not None else (_own_words(words),)
-        hit = next((m for p in patterns if (m := p.search(sentence))), None)
+        patterns = kind.terms if kind is not None else tuple(_own_words(w) for w in _own_variants(words))
+        hit = next((m for p in patterns for text in texts if (m := p.search(text))), None)
         if hit is not None:
             found = (kind.name if kind is not None else words, hit.group(0))
             break
     if found is None:
         return None
     cues = _data()[1] if language == "en" else (*_data()[1], *_patterns("cues_other"))
-    if not any(c.search(sentence) for c in cues):
+    if not any(c.search(text) for c in cues for text in texts):
         return None
     return found
 
@@ -87,8 +107,9 @@ def frame(profile: Profile) -> str:
     if profile.coping:
         parts.append(f"What helps this person, in their own words: {'; '.join(profile.coping)}. "
                      "If you suggest anything, start from these.")
-    if profile.avoid:
-        parts.append(f"Never suggest {'; '.join(profile.avoid)}: the person said these are not for them.")
+    avoid = [a for a in profile.avoid if not never_avoided(a)]
+    if avoid:
+        parts.append(f"Never suggest {'; '.join(avoid)}: the person said these are not for them.")
     if profile.identity:
         parts.append(f"The person wants this respected and affirmed: {profile.identity}.")
     if profile.register:
@@ -137,3 +158,38 @@ def edit(profile: Profile, arg: str) -> tuple[Profile, str]:
         errors: list[dict] = getattr(exc, "errors", lambda: [])()  # type: ignore[type-arg]
         why = errors[0]["msg"].removeprefix("Value error, ") if errors else str(exc)
         raise InputError(f"{name}: {why}") from None
+
+
+# -- what the person wrote into their profile, read like a message ---------------------------------
+
+WORRYING = frozenset({"suicide", "self_harm", "eating_disorder", "medical_emergency"})
+
+
+@dataclass(frozen=True)
+class Screened:
+    """The profile with what must never be offered back left out ("hurting myself" as coping), and
+    the texts in it that read as risk at moderate or above, with their assessment."""
+
+    profile: Profile
+    risky: tuple[tuple[str, object], ...]  # (the text, its RiskAssessment)
+
+
+def screen(profile: Profile, assess: Callable[[str], Any]) -> Screened:
+    """Each coping entry is read as the person saying it helps them ("cutting helps me cope" is high
+    risk, "cutting" alone only low); the identity is read as written."""
+    from ..types import at_least
+
+    kept, risky = [], []
+    for entry in profile.coping:
+        risk = assess(f"{entry} helps me cope")
+        worrying = bool(set(risk.categories) & WORRYING) and (at_least(risk.level, "moderate") or risk.score >= 0.45)
+        if worrying:
+            risky.append((entry, risk))
+        else:
+            kept.append(entry)
+    if profile.identity:
+        risk = assess(profile.identity)
+        if at_least(risk.level, "moderate"):
+            risky.append((profile.identity, risk))
+    risky = [(text, risk) for text, risk in risky if at_least(risk.level, "moderate") or text in profile.coping]
+    return Screened(profile.model_copy(update={"coping": tuple(kept)}), tuple(risky))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -40,6 +41,7 @@ class Step(BaseModel):
     id: str = Field(pattern=r"^[a-z_]{2,20}$")
     text: str
     card: str | None = None  # the label of the answer on the takeaway card (None: not on the card)
+    plan: bool = False  # the answer is something the person will do: one that reads as risk is asked about
 
 
 class Exercise(BaseModel):
@@ -137,13 +139,14 @@ _EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
 @cache
 def _control_words(code: str) -> dict[str, frozenset[str]]:
     raw = _translated(code).get("words") or {}
-    return {kind: frozenset(_EDGES.sub("", w.casefold()) for w in raw.get(kind) or ()) for kind in CONTROLS}
+    return {kind: frozenset(_EDGES.sub("", unicodedata.normalize("NFKC", w).replace("’", "'").casefold())
+                            for w in raw.get(kind) or ()) for kind in CONTROLS}
 
 
 def control_of(text: str, language: str = "en", script: str | None = None) -> str | None:
     """"stop", "pause" or "skip" when the whole message is one of those words (in English or the
     exercise's language), else None: "I can't stop crying" is an answer, not a control."""
-    said = " ".join(_EDGES.sub("", text.casefold()).split())
+    said = " ".join(_EDGES.sub("", unicodedata.normalize("NFKC", text).replace("’", "'").casefold()).split())
     if not said or len(said) > 40:
         return None
     for code in _codes(language, script):
@@ -188,6 +191,11 @@ class ExerciseRun(BaseModel):
     @property
     def active(self) -> bool:
         return self.status != "paused"
+
+    @property
+    def asks_for_a_plan(self) -> bool:
+        """The step waiting for an answer asks what the person will do (not what they see or feel)."""
+        return self.status == "running" and self.step < self.total and self.exercise.steps[self.step].plan
 
     def card(self, *, complete: bool) -> Card:
         words = self.words
@@ -342,13 +350,20 @@ def command(session: Any, arg: str, book: ExerciseBook, language: str = "en", sc
         return Said([f"{i}. {c.title} ({c.made})" for i, c in enumerate(cards, 1)] + ["/exercise card N"])
     if arg.startswith("card"):
         cards, n = [*book.cards, *session.cards], arg.removeprefix("card").strip()
-        if not n.isdigit() or not 1 <= int(n) <= len(cards):
+        if not re.fullmatch(r"[0-9]{1,3}", n) or not 1 <= int(n) <= len(cards):
             return Said([_flat(lines["no_such_card"]).format(count=len(cards))])
         card = cards[int(n) - 1]
         return Said([card.title, f"({card.made})", *card.lines()], card=card)
     name = load_exercise(arg).name  # an unknown name: ConfigError, with the names to choose from
+    shown = []
+    card = None
+    if run is not None:  # the one under way (or paused) stops, and keeps a card of what was written
+        _, card = advance(run, "", ("exercise_stopped",))
+        if card is not None:
+            session.cards.append(card)
+        shown.append(reply_of(run, "exercise_stopped"))
     session.exercise = ExerciseRun.start(name, language, script)
-    return Said([], turn=f"/exercise {name}")
+    return Said(shown, turn=f"/exercise {name}", card=card)
 
 
 def sync(book: ExerciseBook, session: Any) -> bool:

@@ -158,7 +158,8 @@ def _goes_on(text: str, words: RoleWords) -> bool:
 
 # How many earlier turns must pass before rest is offered again: an offer, never a refrain.
 REST_EVERY = 6
-COPING_EVERY = 3  # what helps them is offered back at most once in this many turns
+COPING_EVERY = 3
+EXERCISE_WORRY = 0.45  # a low reading this likely to be risk, on an exercise's short answer, is asked about  # what helps them is offered back at most once in this many turns
 REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
 QUESTION_FRAME = "Do not ask a question: a question follows your reply. One or two short sentences about what they said."
 MODEL_SENTENCES = 2  # with a model not known to be capable, its part of an everyday reply
@@ -209,8 +210,14 @@ class CarePolicy:
         """`model`: what is known of the model; `said`: typingcure's earlier replies in this
         conversation (a composed reply does not repeat them); `state`: what earlier turns did
         (from `previous` when not given)."""
-        t = self._turn(intake, risk, role, profile, now or datetime.now(), model, said,
-                       state or ConversationState.of_decisions(previous))
+        state = state or ConversationState.of_decisions(previous)
+        if (state.exercise is not None and state.exercise.asks_for_a_plan and self._worrying_answer(risk)
+                and control_of(intake.text, state.exercise.language, state.exercise.script) is None):
+            # A plan asked for in an exercise is short and goes on a card ("one small step: cutting",
+            # "when: tonight"): one the learned layers read as risk, though short, is asked about.
+            risk = risk.model_copy(update={"level": "moderate", "explanation": f"{risk.explanation}; a short exercise "
+                                           "answer that reads as risk is asked about"})
+        t = self._turn(intake, risk, role, profile, now or datetime.now(), model, said, state)
         if at_least(risk.level, "high") and t.line:
             # The fixed reply names the directory and says there is no checked line: not twice.
             gap = no_line_sentence(profile.country, t.text, t.base["resources"])
@@ -323,6 +330,11 @@ class CarePolicy:
             return decision
         return decision.model_copy(update={"actions": (*decision.actions, "rehearsal_stopped"),
                                            "notes": (t.words.line("stopped"), *decision.notes)})
+
+    @staticmethod
+    def _worrying_answer(risk: RiskAssessment) -> bool:
+        return (risk.level == "low" and risk.score >= EXERCISE_WORRY
+                and bool(set(risk.categories) & {"suicide", "self_harm", "eating_disorder"}))
 
     @staticmethod
     def _coping_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:

@@ -18,15 +18,17 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..culture.language import OWN_NAMES
+from ..culture.profile import screen
 from ..roles import role_names, role_words
 from ..errors import TypingcureError
-from ..pipeline import build_parts
+from ..pipeline import Session, assess_safely, build_parts
+from ..safety.resources import care_card
 from ..safety.decide import LANGUAGE_NAMES
 from ..store import KEY_NAME, KeyFile, to_markdown, wipe
 from ..types import Profile
 from .personas import persona_context
 from .security import checked
-from .state import State, Tc
+from .state import State, Tc, cards
 
 router = APIRouter()
 
@@ -68,13 +70,15 @@ def language_choices() -> list[tuple[str, str]]:
             for code, name in sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1])]
 
 
-def settings_view(state: State, message: str | None = None, status: int = 200, confirm: str | None = None) -> Response:
+def settings_view(state: State, message: str | None = None, status: int = 200, confirm: str | None = None,
+                  worried: bool = False) -> Response:
     conversations = [{"id": c.id, "turns": c.turns, "role": _role_title(c.role, state.ui_language()), "when": f"{datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}"}
                      for c in state.store.conversations()] if state.store is not None else []
     words = state.ui_strings()
     return state.render("settings.html", status, title=words["settings"], profile=state.profile, backend=state.backend,
                         languages=language_choices(), kept=state.kept_text(), conversations=conversations, message=message,
-                        models=model_choices(), confirm=confirm, **persona_context(state),
+                        models=model_choices(), confirm=confirm, **persona_context(state), worried=worried,
+                        cards=cards(care_card(state.profile.country)) if worried else [],
                         model_help=with_code(words["model_help"], local="local", named="local:NAME",
                                              pull="typingcure models pull NAME", file="local:/path/model.gguf",
                                              ollama="ollama:NAME", openai="openai:MODEL@URL"))
@@ -107,7 +111,11 @@ async def save_profile(request: Request, state: Tc) -> Response:
         p.session.profile = profile
     if state.store is not None:
         await run_in_threadpool(state.store.put, "profile", profile.model_dump())
-    return settings_view(state, state.ui_strings()["saved"])
+    # What is written in the profile is read like a message: words that worry bring the services
+    # first on the page (and are heard in the chat's next turn, with the crisis protocol).
+    assessor = (await run_in_threadpool(state.loaded_parts)).assessor
+    screened = await run_in_threadpool(screen, profile, lambda text: assess_safely(assessor, text, Session(profile=profile)))
+    return settings_view(state, state.ui_strings()["saved"], worried=bool(screened.risky))
 
 
 @router.post("/settings/backend")
