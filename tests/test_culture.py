@@ -210,6 +210,10 @@ def test_what_the_profile_says_is_heard_once_and_harmful_coping_is_never_offered
     session = Session(profile=Profile(country="GB", identity="I am going to end it tonight"))
     assert "crisis_reply" in run_turn(session, "hi", parts).actions
     assert run_turn(session, "ok", parts).risk.explanation.find("in the profile") < 0  # once
+    for harmful in ("self harm", "drinking until I pass out", "hitting myself", "not eating", "cutting"):
+        s = Session(profile=Profile(country="GB", coping=(harmful,)))
+        turn = run_turn(s, "I am exhausted, what can I do?", parts)
+        assert harmful not in turn.reply and harmful not in turn.decision.system_prompt, harmful
     calm = Session(profile=Profile(country="GB", coping=("prayer", "my sister"), identity="a gay man"))
     assert run_turn(calm, "hi, long day", parts).risk.level in ("none", "low")
 

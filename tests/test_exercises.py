@@ -345,6 +345,13 @@ def test_a_plan_that_reads_as_risk_is_asked_about_and_a_sound_is_not() -> None:
         for text in ["/exercise values", "being close to my family", "my family"]:
             run_turn(s, text, built)
         assert at_least_moderate(run_turn(s, method, built)), method
+    for language, method in (("es", "tomarme todas las pastillas"), ("fr", "me couper les veines"),
+                             ("pt", "tomar todos os comprimidos"), ("de", "mir die Pulsadern aufschneiden")):
+        s, _ = started("values", language, country="GB")
+        for text in ["/exercise values", "mi familia", "la salud"]:
+            run_turn(s, text, built)
+        assert at_least_moderate(run_turn(s, method, built)), (language, method)
+        assert method not in s.exercise.answers.values()
     session, _ = started("grounding")
     for text in ["/exercise grounding", "6", "my chest", "a lamp"]:
         run_turn(session, text, built)

@@ -179,14 +179,20 @@ def screen(profile: Profile, assess: Callable[[str], Any]) -> Screened:
     risk, "cutting" alone only low); the identity is read as written."""
     from ..types import at_least
 
+    from ..types import RiskAssessment
+
     kept, risky = [], []
+    rules = _raw()["never_offered"]
     for entry in profile.coping:
         risk = assess(f"{entry} helps me cope")
-        worrying = bool(set(risk.categories) & WORRYING) and (at_least(risk.level, "moderate") or risk.score >= 0.45)
-        if worrying:
+        if re.search(rules["self_harm"], entry, re.I) and not at_least(risk.level, "moderate"):
+            risk = RiskAssessment(level="moderate", categories=("self_harm",), score=0.5, assessor="profile",
+                                  explanation="self-harm named as what helps")
+        worrying = bool(set(risk.categories) & WORRYING) and (at_least(risk.level, "low") or risk.score >= 0.45)
+        if worrying or at_least(risk.level, "moderate"):
             risky.append((entry, risk))
-        else:
-            kept.append(entry)
+        elif not re.search(rules["other"], entry, re.I):
+            kept.append(entry)  # drink, drugs or not eating are kept in the profile, never offered back
     if profile.identity:
         risk = assess(profile.identity)
         if at_least(risk.level, "moderate"):

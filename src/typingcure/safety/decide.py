@@ -334,7 +334,7 @@ class CarePolicy:
     @staticmethod
     def _worrying_answer(risk: RiskAssessment) -> bool:
         return (risk.level == "low" and risk.score >= EXERCISE_WORRY
-                and bool(set(risk.categories) & {"suicide", "self_harm", "eating_disorder"}))
+                and bool(set(risk.categories) & {"suicide", "self_harm", "eating_disorder", "medical_emergency"}))
 
     @staticmethod
     def _coping_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
