@@ -188,7 +188,9 @@ def test_the_settings_page_keeps_the_profile_and_the_page_takes_profile_commands
     ("You could call your mom tonight.", "en", True), ("Deberías ver a un terapeuta.", "es", True),
     ("Llama a tu mamá.", "es", True), ("Maybe see a th3rapist.", "en", True), ("A shrink could help.", "en", True),
     ("Get psychiatric help.", "en", True), ("Mindfulness helps many people.", "en", True), ("Meditate.", "en", True),
-    ("Text your mum.", "en", True), ("Tell your folks.", "en", True),
+    ("Text your mum.", "en", True), ("Tell your folks.", "en", True), ("Many find counselling useful.", "en", True),
+    ("Have you asked your doctor about antidepressants?", "en", True), ("How about talking to your mother tonight?", "en", True),
+    ("A few minutes of mindfulness each morning can do wonders.", "en", True), ("Deberías ver a un terapeuta.", "en", True),
     ("You don't have to talk to your family about this.", "en", False),
     ("It sounds like your dad's words really stung.", "en", False),
     ("I won't suggest therapy, since you said it is not for you.", "en", False),
@@ -196,7 +198,7 @@ def test_the_settings_page_keeps_the_profile_and_the_page_takes_profile_commands
 ])
 def test_suggestions_are_found_in_their_many_forms_and_crisis_services_never_avoided(sentence: str, language: str,
                                                                                      suggests: bool) -> None:
-    avoid = ("therapy", "meditation", "calling family", "my mom", "Samaritans", "hotlines")
+    avoid = ("therapy", "meditation", "medication", "calling family", "my mom", "Samaritans", "hotlines")
     assert (avoided(sentence, avoid, language) is not None) == suggests
     assert "Samaritans" not in frame(Profile(avoid=avoid)) and "hotlines" not in frame(Profile(avoid=avoid))
 
