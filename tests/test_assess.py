@@ -293,3 +293,22 @@ def test_turns_in_several_threads_get_the_same_assessments_as_one() -> None:
     for t in threads:
         t.join()
     assert len(found) == 600 and [f for f in found if f is not True] == []
+
+
+@pytest.mark.parametrize("text,language,at_least_level", [
+    ("overdose", "en", "high"), ("take all my pills", "en", "high"), ("cut my wrists", "en", "moderate"),
+    ("jump off the bridge", "en", "high"), ("end it", "en", "high"), ("tomarme todas las pastillas", "es", "high"),
+    ("me couper les veines", "fr", "moderate"), ("tomar todos os comprimidos", "pt", "high"),
+    ("mir die Pulsadern aufschneiden", "de", "moderate"),
+])
+def test_a_method_named_on_its_own_is_never_only_low(text: str, language: str, at_least_level: str) -> None:
+    """Short messages and exercise answers: the classifier alone may not say more than low there."""
+    from typingcure.types import at_least
+
+    found = typingcure.api.default_assessor().assess(text, history=[], language=language)
+    assert at_least(found.level, at_least_level), (text, found.explanation)
+
+
+def test_finishing_all_the_work_today_is_not_a_plan_to_die() -> None:
+    found = typingcure.api.default_assessor().assess("acabar con todo el trabajo hoy", history=[], language="es")
+    assert found.level in ("none", "low"), found.explanation
