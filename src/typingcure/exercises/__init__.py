@@ -61,9 +61,7 @@ class Exercise(BaseModel):
 
 
 def exercise_names() -> list[str]:
-    folder = files("typingcure.exercises")
-    found = {p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_")}
-    return [n for n in SHOWN_FIRST if n in found] + sorted(found - set(SHOWN_FIRST))
+    return _yaml.names_in("typingcure.exercises", SHOWN_FIRST)
 
 
 @cache

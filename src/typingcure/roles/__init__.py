@@ -96,9 +96,7 @@ SHOWN_FIRST = ("listener", "journal", "coach", "rehearsal", "meaning", "info")
 
 
 def role_names() -> list[str]:
-    folder = files("typingcure.roles")
-    found = {p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_")}
-    return [n for n in SHOWN_FIRST if n in found] + sorted(found - set(SHOWN_FIRST))
+    return _yaml.names_in("typingcure.roles", SHOWN_FIRST)
 
 
 @cache
