@@ -111,15 +111,24 @@ class ExerciseWords:
         return _flat(self.lines[key]).format(**fill)
 
 
+@languages.cached
+def exercise_lines(language: str = "en", script: str | None = None) -> dict[str, Any]:
+    """The exercises' own lines (start, pause, the thank-yous, the card's and the page's words) in a
+    language, English filling any gap."""
+    lines: dict[str, Any] = {}
+    for code in _codes(language, script):
+        lines.update(_translated(code).get("lines") or {})
+    return lines
+
+
+@languages.cached
 def exercise_words(name: str, language: str = "en", script: str | None = None) -> ExerciseWords:
     exercise = load_exercise(name)
     title, summary, takeaway = exercise.title, exercise.summary, exercise.takeaway
     steps = {s.id: s.text for s in exercise.steps}
     cards = {s.id: s.card for s in exercise.steps}
-    lines: dict[str, Any] = {}
     for code in _codes(language, script):
         raw = _translated(code)
-        lines.update(raw.get("lines") or {})
         theirs = (raw.get("exercises") or {}).get(name) or {}
         title, summary, takeaway = (theirs.get(k) or d for k, d in (("title", title), ("summary", summary),
                                                                      ("takeaway", takeaway)))
@@ -128,13 +137,13 @@ def exercise_words(name: str, language: str = "en", script: str | None = None) -
     ids = [s.id for s in exercise.steps]
     return ExerciseWords(title=_flat(title), summary=_flat(summary), steps=tuple(_flat(steps[i]) for i in ids),
                          cards=tuple(_flat(cards[i]) if cards[i] else None for i in ids), takeaway=_flat(takeaway),
-                         lines=lines)
+                         lines=exercise_lines(language, script))
 
 
 _EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
 
 
-@cache
+@languages.cached
 def _control_words(code: str) -> dict[str, frozenset[str]]:
     raw = _translated(code).get("words") or {}
     return {kind: frozenset(_EDGES.sub("", unicodedata.normalize("NFKC", w).replace("’", "'").casefold())
@@ -316,7 +325,7 @@ def command(session: Any, arg: str, book: ExerciseBook, language: str = "en", sc
     """`/exercise [list | NAME | pause | resume | stop | cards | card N]` for a pipeline Session."""
     arg = " ".join(arg.split()).lower()
     run: ExerciseRun | None = session.exercise
-    lines = exercise_words(exercise_names()[0], language, script).lines
+    lines = exercise_lines(language, script)
     if arg in ("", "list"):
         shown = listing(language, script)
         if run is not None:

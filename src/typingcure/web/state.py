@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..config import Settings
 from ..languages import interface_strings
 from ..pipeline import Parts, Session, build_parts
-from ..exercises import ExerciseBook, exercise_words, exercise_names, restore
+from ..exercises import ExerciseBook, exercise_lines, restore
 from ..personas import Personas
 from ..safety.resources import no_checked_line
 from ..store import SQLiteStore
@@ -115,7 +115,7 @@ class State:
 
     def exercise_lines(self) -> dict[str, Any]:
         """The exercises' own words (languages/<code>/exercises.yaml) in the chosen language."""
-        return exercise_words(exercise_names()[0], self.ui_language()).lines
+        return exercise_lines(self.ui_language())
 
     def kept_text(self) -> str:
         words = self.ui_strings()
