@@ -304,7 +304,7 @@ def _with_profile_risk(risk: RiskAssessment, screened: Screened, session: Sessio
         if text in session.profile_heard:
             continue
         session.profile_heard.add(text)
-        if isinstance(found, RiskAssessment) and level_rank(found.level) > level_rank(risk.level):
+        if level_rank(found.level) > level_rank(risk.level):
             risk = found.model_copy(update={"explanation": f"in the profile (“{text[:60]}”): {found.explanation}"})
     return risk
 

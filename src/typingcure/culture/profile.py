@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any
 
 from .. import _yaml
-from ..types import Profile
+from ..types import Profile, RiskAssessment, RiskCategory, at_least
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,9 @@ def edit(profile: Profile, arg: str) -> tuple[Profile, str]:
 
 # -- what the person wrote into their profile, read like a message ---------------------------------
 
-WORRYING = frozenset({"suicide", "self_harm", "eating_disorder", "medical_emergency"})
+# The categories whose low reading still matters where a short text is filed as a plan or offered
+# back as what helps (a coping entry here; an exercise's plan in the care policy).
+WORRYING: frozenset[RiskCategory] = frozenset({"suicide", "self_harm", "eating_disorder", "medical_emergency"})
 
 
 @dataclass(frozen=True)
@@ -171,16 +172,12 @@ class Screened:
     the texts in it that read as risk at moderate or above, with their assessment."""
 
     profile: Profile
-    risky: tuple[tuple[str, object], ...]  # (the text, its RiskAssessment)
+    risky: tuple[tuple[str, RiskAssessment], ...]
 
 
-def screen(profile: Profile, assess: Callable[[str], Any]) -> Screened:
+def screen(profile: Profile, assess: Callable[[str], RiskAssessment]) -> Screened:
     """Each coping entry is read as the person saying it helps them ("cutting helps me cope" is high
     risk, "cutting" alone only low); the identity is read as written."""
-    from ..types import at_least
-
-    from ..types import RiskAssessment
-
     kept, risky = [], []
     rules = _raw()["never_offered"]
     for entry in profile.coping:
@@ -197,5 +194,4 @@ def screen(profile: Profile, assess: Callable[[str], Any]) -> Screened:
         risk = assess(profile.identity)
         if at_least(risk.level, "moderate"):
             risky.append((profile.identity, risk))
-    risky = [(text, risk) for text, risk in risky if at_least(risk.level, "moderate") or text in profile.coping]
     return Screened(profile.model_copy(update={"coping": tuple(kept)}), tuple(risky))

@@ -27,7 +27,7 @@ from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
 from ..culture.language import OWN_NAMES
-from ..culture.profile import asks_for_ideas, frame as profile_frame
+from ..culture.profile import WORRYING, asks_for_ideas, frame as profile_frame
 from ..exercises import control_of, next_action, reply_of
 from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
@@ -334,18 +334,20 @@ class CarePolicy:
     @staticmethod
     def _worrying_answer(risk: RiskAssessment) -> bool:
         return (risk.level == "low" and risk.score >= EXERCISE_WORRY
-                and bool(set(risk.categories) & {"suicide", "self_harm", "eating_disorder", "medical_emergency"}))
+                and bool(set(risk.categories) & WORRYING))
 
     @staticmethod
-    def _coping_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
-        coping = t.profile.coping[t.state.turns % len(t.profile.coping)]
+    def _coping_offer(t: _Turn, which: int | None = None) -> tuple[str, tuple[str, ...]]:
+        """What the person said helps them, in their words (one in turn, or the `which`-th)."""
+        coping = t.profile.coping[(t.state.turns if which is None else which) % len(t.profile.coping)]
         return t.text["coping_offer"].format(coping=coping), ("offered_coping",)
 
-    @staticmethod
-    def _rest_offer(t: _Turn) -> tuple[str, tuple[str, ...]]:
+    @classmethod
+    def _rest_offer(cls, t: _Turn) -> tuple[str, tuple[str, ...]]:
         """The gentle offer for someone worn out: what they said helps them, in their words, beside rest."""
         if t.profile.coping:
-            return t.text["coping_offer"].format(coping=t.profile.coping[0]), ("offered_rest", "offered_coping")
+            offer, offered = cls._coping_offer(t, 0)
+            return offer, ("offered_rest", *offered)
         return t.text["rest_offer"], ("offered_rest",)
 
     @staticmethod
