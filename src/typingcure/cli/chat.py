@@ -206,7 +206,7 @@ class ChatUI:
 
     def open_exercises(self) -> None:
         """The exercise cards and any paused exercise, from the store when there is one."""
-        self.book = ExerciseBook.load(self.store.get("exercises") if self.store is not None else None)
+        self.book = ExerciseBook.kept_in(self.store)
         restore(self.book, self.session)
 
     def profile_command(self, arg: str) -> None:
@@ -244,8 +244,7 @@ class ChatUI:
     def keep_exercises(self) -> None:
         """After a turn or a command: a new card is shown, and what changed is kept (encrypted)."""
         made = list(self.session.cards)
-        if sync(self.book, self.session) and self.store is not None:
-            self.store.put("exercises", self.book.model_dump(mode="json"))
+        sync(self.book, self.session, self.store)
         for made_card in made:
             words = exercise_words(made_card.exercise, made_card.language)
             self.block(made_card.title, [f"({made_card.made})", *made_card.lines()], "green")

@@ -67,7 +67,7 @@ def cards_command(out: Path | None) -> None:
     """The cards your exercises made, kept with your history (asks for the passphrase)."""
     store = _store()
     try:
-        book = ExerciseBook.load(store.get("exercises"))
+        book = ExerciseBook.kept_in(store)
     finally:
         store.close()
     if not book.cards:

@@ -291,12 +291,20 @@ def advance(run: ExerciseRun, text: str, actions: tuple[str, ...] | list[str]) -
     return run.model_copy(update={"answers": answers, "step": run.step + 1}), None
 
 
+RECORD = "exercises"  # the store's record of the book
+
+
 class ExerciseBook(Kept):
     """What is kept (the store's "exercises" record, encrypted, exported): a paused run and the cards."""
 
     model_config = ConfigDict(extra="forbid")
     paused: ExerciseRun | None = None
     cards: list[Card] = Field(default_factory=list)
+
+    @classmethod
+    def kept_in(cls, store: Any) -> ExerciseBook:
+        """The book kept in an open store, or an empty one (no store: history is off)."""
+        return cls.load(store.get(RECORD) if store is not None else None)
 
 
 # -- the commands, the same in the terminal and the web page ------------------------------------------
@@ -373,13 +381,17 @@ def command(session: Any, arg: str, book: ExerciseBook, language: str = "en", sc
     return Said(shown, turn=f"/exercise {name}", card=card)
 
 
-def sync(book: ExerciseBook, session: Any) -> bool:
-    """Move what the session made into the book (the run under way, new cards); True if it changed."""
+def sync(book: ExerciseBook, session: Any, store: Any = None) -> bool:
+    """Move what the session made into the book (the run under way, new cards), and keep the book in
+    `store` (encrypted) when one is open and something changed; True if it changed."""
     before = book.model_dump_json()
     book.cards.extend(session.cards)
     session.cards.clear()
     book.paused = session.exercise
-    return book.model_dump_json() != before
+    changed = book.model_dump_json() != before
+    if changed and store is not None:
+        store.put(RECORD, book.model_dump(mode="json"))
+    return changed
 
 
 def restore(book: ExerciseBook, session: Any) -> None:

@@ -26,8 +26,7 @@ router = APIRouter()
 
 def keep(state: State) -> None:
     """What the chat's session made (cards, the run under way) into the book, and the store."""
-    if sync(state.book, state.page("chat").session) and state.store is not None:
-        state.store.put("exercises", state.book.model_dump(mode="json"))
+    sync(state.book, state.page("chat").session, state.store)
 
 
 def progress(state: State) -> dict[str, Any] | None:

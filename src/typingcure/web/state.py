@@ -179,7 +179,7 @@ class State:
         self.reset_choices()
         saved, backend = store.get("profile"), store.get("backend")
         self.personas = Personas.load(store.get("personas"))
-        self.book = ExerciseBook.load(store.get("exercises"))
+        self.book = ExerciseBook.kept_in(store)
         if saved:
             self.profile = Profile.from_saved(saved)
         if isinstance(backend, str) and backend and backend != self.backend:
