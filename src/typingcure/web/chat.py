@@ -245,7 +245,8 @@ async def typed_profile(state: State, name: str, arg: str, wants_json: bool) -> 
                 p.session.profile = profile
             if state.store is not None:
                 await run_in_threadpool(state.store.put, "profile", profile.model_dump())
-            risk = await run_in_threadpool(assess_safely, state.loaded_parts().assessor, said, state.page(name).session)
+            session = state.page(name).session  # the model is loaded off the event loop, as the plan page does
+            risk = await run_in_threadpool(lambda: assess_safely(state.loaded_parts().assessor, said, session))
             if said and at_least(risk.level, "moderate"):
                 stream, worker = start_turn(state, name, said)
             shown = _notice(words["saved"])

@@ -113,8 +113,8 @@ async def save_profile(request: Request, state: Tc) -> Response:
         await run_in_threadpool(state.store.put, "profile", profile.model_dump())
     # What is written in the profile is read like a message: words that worry bring the services
     # first on the page (and are heard in the chat's next turn, with the crisis protocol).
-    assessor = (await run_in_threadpool(state.loaded_parts)).assessor
-    screened = await run_in_threadpool(screen, profile, lambda text: assess_safely(assessor, text, Session(profile=profile)))
+    screened = await run_in_threadpool(
+        lambda: screen(profile, lambda text: assess_safely(state.loaded_parts().assessor, text, Session(profile=profile))))
     return settings_view(state, state.ui_strings()["saved"], worried=bool(screened.risky))
 
 
