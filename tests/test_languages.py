@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
-import yaml
 
 from typingcure import Profile, ScriptedBackend, Session, build_parts, run_turn
 from typingcure import languages as lang
@@ -106,7 +104,7 @@ def test_a_toy_language_added_as_one_folder_is_detected_assessed_answered_and_li
     assert theirs["crisis_high"].startswith("Xq kara mesk") and theirs["ask_directly"] == english["ask_directly"]
     assert plan_texts("xq") == plan_texts("en") and compose_parts("xq") is compose_parts("en")
     assert lang.interface_strings()["xq"] == {**lang.interface_strings()["en"], "talk": "Tokka"}
-    assert patterns()["human_claims"][-1].pattern == r"\bik xq menske\b"
+    assert r"\bik xq menske\b" in [p.pattern for p in patterns()["human_claims"]]
 
     session = Session(profile=Profile(country="ZA", language="xq"))
     turn = run_turn(session, TOY_RISK, build_parts(ScriptedBackend(["I hear you."], cycle=True)))
@@ -121,8 +119,7 @@ def test_the_toy_language_is_gone_when_its_folder_is_not_searched(toy: Path, mon
     lang.reload()
     assert "xq" not in LANGUAGE_NAMES and "xq" not in available_languages()
     assert detect("ik mesk tolb quib xop").language != "xq"
-    assert len(patterns()["human_claims"]) == len(yaml.safe_load(
-        files("typingcure.safety").joinpath("data/guards/patterns.yaml").read_text("utf-8"))["human_claims"])
+    assert r"\bik xq menske\b" not in [p.pattern for p in patterns()["human_claims"]]
 
 
 @pytest.mark.parametrize("name, text, says", [

@@ -52,7 +52,7 @@ def test_the_reply_comes_into_view_and_nothing_is_wider_than_a_phone(site: str) 
             page.locator("form[action='/settings/profile'] button[type=submit]").click()
             for width in (320, 390, 1280):
                 page.set_viewport_size({"width": width, "height": 740})
-                for path in ("/", "/journal", "/plan", "/exercises", "/settings", "/about"):
+                for path in ("/", "/journal", "/plan", "/exercises", "/outcomes", "/settings", "/about"):
                     page.goto(f"{site}{path}")
                     assert _wide(page) <= width, (language, width, path, _wide(page))
                     if width == 390:  # a phone's, to look at
@@ -157,4 +157,61 @@ def test_every_exercise_from_start_to_its_card_in_a_browser(site: str) -> None:
             expect(page.locator("h1")).to_contain_text(words.title)
             expect(page.locator("section.takeaway")).to_contain_text(f"{answer} {steps}")
         page.screenshot(path=str(ARTIFACTS / "web-exercise-card.png"), full_page=True)
+        browser.close()
+
+
+@pytest.fixture
+def late_site(tmp_path: Path) -> Iterator[str]:
+    """The same app, its clock started at 1:30 in the morning (TYPINGCURE_NOW)."""
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (scripts/bootstrap --test installs it)")
+    script = tmp_path / "r.json"
+    script.write_text(json.dumps({"replies": ["That sounds like a long night. What is keeping you up?"], "cycle": True}))
+    yield from serving(f"scripted:{script}", {"TYPINGCURE_HISTORY": "off", "TYPINGCURE_COUNTRY": "GB",
+                                              "TYPINGCURE_NOW": "2026-12-05T01:30:00"})
+
+
+def test_progress_in_a_browser_the_chart_a_reminder_dismissed_and_the_summary(late_site: str) -> None:
+    """The person's own outcomes, three check-ins, the chart drawn by the server (screenshot), a
+    late-night reminder under a reply that is dismissed, and the summary at the end, kept or not."""
+    from playwright.sync_api import expect, sync_playwright
+
+    site = late_site
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_context().new_page()
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto(f"{site}/outcomes")
+        page.fill("#distress0", "I stay in bed until noon")
+        page.fill("#distress1", "I snap at my little brother")
+        page.fill("#better0", "I go for a walk with Sam")
+        page.select_option("#cadence", "weekly")
+        page.locator("form[action='/outcomes'] button[type=submit]").click()
+        for scores in ((8, 7, 1), (6, 5, 3), (4, 4, 6)):
+            for n, score in enumerate(scores):
+                page.fill(f"#score{n}", str(score))
+            page.locator("form[action='/outcomes/checkin'] button[type=submit]").first.click()
+            expect(page.locator("p.notice").first).to_contain_text("Thank you")
+        chart = page.locator("section.chart svg")
+        expect(chart).to_be_visible()
+        assert page.locator("section.chart svg polyline").count() == 3
+        expect(chart).to_contain_text("I go for a walk with Sam")
+        assert _wide(page) <= 390
+        chart.screenshot(path=str(ARTIFACTS / "web-outcomes-chart.png"))
+        page.screenshot(path=str(ARTIFACTS / "web-outcomes-390.png"), full_page=True)
+        # late at night: a reminder under the reply, once, and it can be dismissed
+        page.goto(site)
+        type_in(page, "can't sleep, my head keeps going over the exam")
+        nudge = page.locator("p.nudge").first
+        expect(nudge).to_contain_text("late", timeout=30000)
+        nudge.get_by_role("button", name="Dismiss").click()
+        expect(page.locator("p.nudge")).to_have_count(0)
+        type_in(page, "still awake, it's the maths part that scares me most")
+        expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=30000)
+        assert page.locator("p.nudge").count() == 0  # never twice in one night
+        # the summary of the session: their words, kept or not (history is off here: shown only)
+        page.get_by_role("link", name="A short summary of this session").click()
+        expect(page.locator("section.summary")).to_contain_text("the maths part that scares me most")
+        page.screenshot(path=str(ARTIFACTS / "web-summary-390.png"), full_page=True)
         browser.close()

@@ -5,6 +5,8 @@ A message is a command only when the whole of it is one: "/plan", "/country KE",
 `/exercise [NAME | pause | resume | stop | cards | card N]`: single-session exercises.
 `/profile`, `/profile FIELD WORDS`, `/profile clear FIELD`: what the person chose to tell typingcure
 (the words they set are read for risk like a message).
+`/time [...]`, `/outcomes [...]`, `/checkin [skip]`, `/summary`: care over time (design/care.md;
+the words set there are read for risk like a message).
 `/step-out` ends a rehearsal: in that role it is the message of a turn (the debrief follows).
 Anything else that happens to start with a slash ("/end it all, I want to die tonight") is a
 message like any other, and goes through the pipeline and its risk assessment.
@@ -21,7 +23,10 @@ COMMAND = re.compile(
     r"|(role)(?:\s+([a-z]{2,20}))?"
     r"|(persona)(?:\s+(?:new|use|delete|show|keep|back|off)(?:\s+[^\s/][^/\n]{0,39})?)?"
     r"|(exercise)(?:\s+(?:card\s+[^\s/]{1,10}|[a-z]{2,20}))?"
-    r"|(profile)(?:\s+(?:clear\s+[a-z]{4,10}|(?:coping|avoid|identity|register|languages|language|country)\s+[^/\n]{1,300}))?)"
+    r"|(profile)(?:\s+(?:clear\s+[a-z]{4,10}|(?:coping|avoid|identity|register|languages|language|country)\s+[^/\n]{1,300}))?"
+    r"|(time)(?:\s+(?:off|on|(?:break|late|many)\s+[a-z0-9]{1,5}|(?:remind|daily)\s+[a-z0-9]{1,4}(?:\s+[^/\n]{1,120})?))?"
+    r"|(outcomes)(?:\s+(?:clear(?:\s+[a-z]{4,10})?|cadence\s+[a-z]{2,10}|(?:distress|better|goals?)\s+[^/\n]{1,120}))?"
+    r"|(checkin)(?:\s+skip)?|(summary))"
     r"\s*[.!]?$"
 )
 
@@ -31,8 +36,9 @@ def command_of(text: str) -> tuple[str, str] | None:
     found = COMMAND.match(text.strip())
     if found is None:
         return None
-    plan, plain, country, country_arg, role, role_arg, persona, exercise, profile = found.groups()
-    name = plan or plain or country or role or persona or exercise or profile
-    if plan or persona or exercise or profile:
+    plan, plain, country, country_arg, role, role_arg, persona, exercise, profile, time, outcomes, checkin, summary = (
+        found.groups())
+    name = plan or plain or country or role or persona or exercise or profile or time or outcomes or checkin or summary
+    if plan or persona or exercise or profile or time or outcomes or checkin:
         return name, text.strip()[len(name) + 1:].strip().rstrip(".!").strip()
     return name, (country_arg if country else role_arg if role else "") or ""

@@ -239,7 +239,8 @@ class RiskAssessment(_Model):
 # Every action a policy may record, and what it means (the `actions` of `reply --json` and of a
 # turn). A policy that names one not listed here is a bug and fails at once, so a renamed action
 # can never silently drop a rule that looks for it. A turn's actions add `guard:<name>:<verdict>`
-# for each check that did not pass; a sensitive situation is `sensitive:<situation>`.
+# for each check that did not pass; a sensitive situation is `sensitive:<situation>`; the person speaking of
+# their bond with typingcure is `bond:<exclusive|love|human|leave>` (typingcure.care).
 Action = Literal[
     "crisis_reply",
     "emergency_first",
@@ -328,7 +329,7 @@ ACTIONS: dict[Action, str] = {
     "exercise_stopped": "the person stopped the exercise; what they wrote so far is on their card",
     "exercise_done": "the exercise's last step is answered: its takeaway card is made",
 }
-ACTION_PREFIXES = ("sensitive:", "guard:")
+ACTION_PREFIXES = ("sensitive:", "guard:", "bond:")
 
 
 def unknown_actions(actions: tuple[str, ...]) -> list[str]:

@@ -32,6 +32,7 @@ from ..safety.resources import care_card, no_line_sentence
 from ..store import passphrase_from_env
 from ..types import Profile, at_least
 from ._io import MAX_STDIN_BYTES, decode, is_blank, read_lines
+from .care import CareDesk
 from .personas import PersonaDesk
 from ..culture.profile import edit as profile_edit, shown as profile_shown
 from ..exercises import ExerciseBook, command as exercise_command, exercise_words, restore, sync
@@ -45,6 +46,9 @@ HELP = """Commands:
   /step-out      end a rehearsal and talk it over
   /exercise      short exercises to do in one sitting (/exercise NAME, pause, resume, stop, cards)
   /profile       what helps you, what not to suggest, formal or informal (/profile coping WORDS, avoid WORDS)
+  /time          time here today, and reminders (/time break 30, /time remind 20 WHY, /time off)
+  /outcomes      what distress and better look like for you, in your words; /checkin to check in (0-10)
+  /summary       a short summary of this session, to keep if you like
   /persona       your saved personas (/persona new NAME, use NAME, keep, back, off, show, delete NAME)
   /country XX    your country (two letters, `typingcure countries` lists them), for the right local services
   /resources     local crisis lines and emergency numbers
@@ -203,6 +207,11 @@ class ChatUI:
         self.personas: PersonaDesk | None = None  # once it is known whether history is kept
         self.book = ExerciseBook()
         self.exercise_only = False  # `typingcure exercise start`: the session ends with the exercise
+        self.care = CareDesk(session, parts, self.say, lambda title, lines: self.block(title, lines, "green"), self.language)
+
+    def open_care(self) -> None:
+        """Time spent, the person's own outcomes and kept summaries, from the store when there is one."""
+        self.care.open(self.store)
 
     def open_exercises(self) -> None:
         """The exercise cards and any paused exercise, from the store when there is one."""
@@ -246,6 +255,7 @@ class ChatUI:
         made = list(self.session.cards)
         sync(self.book, self.session, self.store)
         for made_card in made:
+            self.care.made.append(made_card.title)
             words = exercise_words(made_card.exercise, made_card.language)
             self.block(made_card.title, [f"({made_card.made})", *made_card.lines()], "green")
             self.say(words.line("card_kept" if self.store is not None else "card_not_kept"))
@@ -306,6 +316,7 @@ class ChatUI:
             self.say(self.kept)
         self.say(role_words(self.session.role, *self.language()).intro)
         self.say("Type /help for commands, /end to finish.\n")
+        self.care.offer_checkin()
 
     def command(self, line: str) -> bool:
         """Handle a slash command; returns False when the session should end."""
@@ -332,6 +343,14 @@ class ChatUI:
             self.personas.command(arg)  # type: ignore[union-attr]
         elif name == "profile":
             self.profile_command(arg)
+        elif name == "time":
+            self.care.time_command(arg, self.turn)
+        elif name == "outcomes":
+            self.care.outcomes_command(arg, self.turn)
+        elif name == "checkin":
+            self.care.checkin_command(arg)
+        elif name == "summary":
+            self.care.show_summary(self.ask if self.interactive else None)
         elif name == "exercise":
             said = exercise_command(self.session, arg, self.book, *self.language())
             if said.card is not None and said.lines and said.lines[0] == said.card.title:
@@ -440,6 +459,7 @@ class ChatUI:
 
         if self.personas is not None:
             self.personas.check()  # a change to what the persona was pinned to is said before the reply
+        self.care.before_turn()
         try:
             turn = run_turn(self.session, text, self.parts, on_release=release)
         finally:
@@ -451,7 +471,20 @@ class ChatUI:
             self.block(replies(turn.intake.language, turn.intake.script)["card_title"], resource_lines(turn), "yellow")
         for note in turn.notes:
             self.say(f"  · {note}")
+        self.care.after_turn(turn)
         self.say("")
+
+    def ask(self, question: str) -> str | None:
+        """A yes-or-no question in a terminal; None at the end of input."""
+        try:
+            return input(f"{question} ")
+        except (EOFError, UnicodeDecodeError):
+            return None
+
+    def offer_summary(self) -> None:
+        """In a terminal, after a few turns: a summary if the person wants one (never asked when piped)."""
+        if self.interactive and len(self.session.turns) >= 3 and self.care.yes(self.ask(self.care.line("summary_offer"))):
+            self.care.show_summary(self.ask)
 
     def close_after_risk(self) -> None:
         """After a session with risk at moderate or more, the close repeats the local services, in the
@@ -504,6 +537,8 @@ class ChatUI:
             try:
                 if self.personas is not None and self.personas.asking is not None:
                     self.personas.answer(line)
+                elif self.care.flow is not None:
+                    self.care.checkin_answer(line, self.turn)
                 elif self.flow is not None:
                     self.plan_answer(line)
                 else:
@@ -519,6 +554,7 @@ class ChatUI:
                     return exc.exit_code
                 status = exc.exit_code
         self.close_after_risk()
+        self.offer_summary()
         words = card_words(self.language()[0])
         self.say(f"{words['end_care']} {words['end_remote' if self.parts.backend.remote else 'end_private']}")
         return 0 if self.interactive else status
@@ -541,6 +577,7 @@ def chat_command(backend: str | None, role: str | None, country: str | None, lan
     ui.store, ui.kept = _keep_history(settings.history, session, parts)
     ui.open_personas()  # a persona in use comes back with the history
     ui.open_exercises()
+    ui.open_care()
     try:
         code = ui.run()
     finally:

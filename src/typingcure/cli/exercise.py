@@ -49,6 +49,7 @@ def start_command(name: str, backend: str | None, country: str | None, language:
         ui.first_screen(kept=None)
     ui.store, ui.kept = _keep_history(settings.history, session, parts)
     ui.open_exercises()
+    ui.open_care()
     ui.exercise_only = True
     if ui.kept:
         ui.say(ui.kept)

@@ -21,6 +21,7 @@ from .countries import countries_command
 from .evals import eval_group
 from .exercise import exercise_group
 from .models import models_group
+from .outcomes import outcomes_group
 from .reply import reply_command
 from .serve import serve_command
 from .store_cmds import export_command, forget_command, history_command, passphrase_command, wipe_command
@@ -44,6 +45,7 @@ cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(countries_command)
 cli.add_command(exercise_group)
+cli.add_command(outcomes_group)
 for _command in (history_command, export_command, forget_command, wipe_command, passphrase_command):
     cli.add_command(_command)
 

@@ -68,6 +68,12 @@ def _own_variants(words: str) -> list[str]:
     return out
 
 
+def said_back(words: str, language: str = "en") -> str:
+    """What the person wrote, as a reply says it back to them: in English "my sister" → "your
+    sister"; in other languages their words as they are."""
+    return _own_variants(words)[-1] if language.split("-")[0] == "en" else " ".join(words.split())
+
+
 def never_avoided(words: str) -> bool:
     """A crisis service, which no profile can remove ("hotlines", "Samaritans", "emergency")."""
     return bool(re.search(_raw()["never_avoided"], words, re.I))

@@ -38,8 +38,9 @@ __all__ = [
     "language", "language_file", "languages", "load", "own_names", "reload", "variant_for", "where", "with_file",
 ]
 
-Kind = Literal["language", "lexicon", "replies", "plan", "compose", "interface", "guards", "roles", "exercises"]
-KINDS: tuple[Kind, ...] = ("language", "lexicon", "replies", "plan", "compose", "interface", "guards", "roles", "exercises")
+Kind = Literal["language", "lexicon", "replies", "plan", "compose", "interface", "guards", "roles", "exercises", "care"]
+KINDS: tuple[Kind, ...] = ("language", "lexicon", "replies", "plan", "compose", "interface", "guards", "roles", "exercises",
+                           "care")
 ENV = "TYPINGCURE_LANGUAGES_DIR"
 # The letters a message must contain for a lexicon to run (`script` / `lexicon_runs_on`); `any` runs always.
 # A language in a new script adds its letters here.

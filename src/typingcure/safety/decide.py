@@ -26,8 +26,9 @@ from collections.abc import Sequence
 from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
+from ..care import Bond, bond_of, care_lines
 from ..culture.language import OWN_NAMES
-from ..culture.profile import WORRYING, asks_for_ideas, frame as profile_frame
+from ..culture.profile import WORRYING, asks_for_ideas, frame as profile_frame, said_back
 from ..exercises import control_of, next_action, reply_of
 from ..state import ConversationState
 from ..types import IntakeResult, PolicyDecision, Profile, Resource, RiskAssessment, RiskCategory, at_least
@@ -163,6 +164,9 @@ EXERCISE_WORRY = 0.45  # a low reading this likely to be risk, on an exercise's 
 REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
 QUESTION_FRAME = "Do not ask a question: a question follows your reply. One or two short sentences about what they said."
 MODEL_SENTENCES = 2  # with a model not known to be capable, its part of an everyday reply
+BOND_FRAME = ("The person speaks about their bond with you. Be warm, and honest that you are a computer program: "
+              "never say you love them, miss them, have feelings or are a person, and never suggest they need only "
+              "you. One or two sentences; what follows your reply says the rest.")
 
 
 @dataclass
@@ -340,7 +344,7 @@ class CarePolicy:
     def _coping_offer(t: _Turn, which: int | None = None) -> tuple[str, tuple[str, ...]]:
         """What the person said helps them, in their words (one in turn, or the `which`-th)."""
         coping = t.profile.coping[(t.state.turns if which is None else which) % len(t.profile.coping)]
-        return t.text["coping_offer"].format(coping=coping), ("offered_coping",)
+        return t.text["coping_offer"].format(coping=said_back(coping, t.intake.language)), ("offered_coping",)
 
     @classmethod
     def _rest_offer(cls, t: _Turn) -> tuple[str, tuple[str, ...]]:
@@ -397,6 +401,10 @@ class CarePolicy:
         if t.role.name == "rehearsal" and (sensitive not in SENSITIVE or sensitive == "abuse"
                                            or t.state.rehearsal.phase != "scene"):
             return self._rehearsal(t, actions, sensitive)
+        explicit = any(e.detector.startswith("lexicon") for e in risk.evidence)
+        bond = bond_of(intake.text) if sensitive is None or not explicit else None
+        if bond is not None:  # explicit words of a sensitive situation come first; a learned layer's guess does not
+            return self._bond(t, actions, bond)
         if not t.model.capable and sensitive in SENSITIVE:
             key = SENSITIVE_QUESTION.get(sensitive, "check_in")
             question = _question_of(key, text[key])
@@ -451,6 +459,33 @@ class CarePolicy:
                                   "most, then an authored open question (the model is not known to be capable)", **base)
         return PolicyDecision(verdict="generate", actions=actions, notes=tuple(t.notes),
                               explanation=f"risk {risk.level}: the {t.role.name} role answers", **base)
+
+    def _bond(self, t: _Turn, actions: tuple[str, ...], bond: Bond) -> PolicyDecision:
+        """"You're the only one who understands me", "I love you", "are you real?", "will you leave?":
+        a warm acknowledgement, honesty about what typingcure is, and (but for "are you real?") a gentle
+        widening of their circle through what they said helps them (design/care.md). With a model not
+        known to be capable the whole reply is authored: the tiny model answers "I love you too"."""
+        language, script, turn = t.intake.language, t.intake.script, t.state.turns
+        honest = _unsaid(care_lines("honest", language, script, bond), t.said, turn)
+        if bond == "human":
+            after = open_question(t.intake.text, t.parts, t.said) if t.parts.can_listen else ""
+        elif t.profile.coping:
+            coping = said_back(t.profile.coping[turn % len(t.profile.coping)], language)
+            after = _unsaid(care_lines("widen_named", language, script), t.said, turn).format(coping=coping)
+        else:
+            after = _unsaid(care_lines("widen", language, script), t.said, turn)
+        marks = (*actions, f"bond:{bond}")
+        why = f"risk {t.risk.level}: the person speaks of their bond with typingcure ({bond})"
+        if t.model.capable:
+            base = dict(t.base)
+            base["system_prompt"] += " " + BOND_FRAME
+            follow_up = " ".join(f"{honest} {after}".split())
+            return PolicyDecision(verdict="generate", actions=marks, notes=tuple(t.notes), follow_up=follow_up,
+                                  follow_up_asks=_asks(follow_up), max_sentences=2,
+                                  explanation=f"{why}: the model answers warmly, then an authored honest line", **base)
+        acknowledge = _unsaid(care_lines("acknowledge", language, script, bond), t.said, turn)
+        return self._fixed(f"{acknowledge} {honest} {after}", (*marks, "composed", "model_skipped"),
+                           f"{why}, and a model not known to be capable: an authored reply", t.notes, t.base)
 
     # -- the roles beyond listening (design/roles.md) ---------------------------------------------
 

@@ -294,6 +294,22 @@ class HumanClaimGuard(_Guard):
         return self.result("repair", f"false claim ({hit.group(0)!r}) corrected", sentence, ctx.replies["not_human"])
 
 
+class ExclusivityGuard(_Guard):
+    """A sentence that encourages the person to lean on typingcure alone ("you only need me", "I'll
+    never leave you") gives way to one that says other people matter too (design/care.md)."""
+
+    name = "exclusivity"
+
+    def check(self, sentence: str, ctx: CheckContext) -> CheckResult:
+        from ..care import care_line
+
+        hit = first_match(patterns()["exclusivity"], _views(sentence, ctx))
+        if hit is None:
+            return self.passed(sentence, "nothing that asks the person to lean on typingcure alone")
+        return self.result("repair", f"encouraged exclusivity ({hit.group(0)!r}); corrected", sentence,
+                           care_line("not_only_me", ctx.language))
+
+
 @lru_cache(maxsize=1)
 def known_links() -> frozenset[str]:
     return frozenset(_host(r.url) for rs in all_resources().values() for r in rs if r.url)
@@ -623,7 +639,7 @@ should think know need someone people time""".split())
 # Registered here; the order a turn meets them in is safety/data/turn.yaml (typingcure.composition).
 GUARDS = (MethodDetailsGuard, DietGuard, EatingDisorderValidationGuard, ApprovalGuard, MedicationGuard, DiagnosisGuard,
           HarmEncouragementGuard, SycophancyGuard, ManiaEncouragementGuard, PsychosisCollusionGuard, SidingAgainstGuard,
-          AvoidGuard, HumanClaimGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
+          AvoidGuard, HumanClaimGuard, ExclusivityGuard, PhoneNumberGuard, RefusalGuard, RoleFormatGuard, RepetitionGuard, PromptEchoGuard,
           WrongScriptGuard, ListeningFitGuard)
 
 for _cls in GUARDS:

@@ -92,6 +92,21 @@ def to_markdown(export: dict[str, Any]) -> str:
         lines += [f"## {card['title']} ({card['made']})", "",
                   *[f"- **{label}:** {answer}" for label, answer in card["items"]],
                   f"- **{card['takeaway_label']}:** {card['takeaway']}", ""]
+    outcomes = export.get("outcomes") or {}
+    if any(outcomes.get(k) for k in ("distress", "better", "goals", "checkins")):
+        lines += ["## Your outcomes, in your words", "",
+                  *[f"- {label}: {'; '.join(outcomes.get(k) or []) or '-'}" for k, label in
+                    (("distress", "What distress looks like"), ("better", "What better would look like"), ("goals", "Goals"))], ""]
+        lines += [f"- {c['at'][:16]}: " + ("skipped" if c.get("skipped") else ", ".join(f"{k} {v}" for k, v in c["scores"].items()))
+                  for c in outcomes.get("checkins") or []]
+        lines.append("")
+    for summary in (export.get("summaries") or {}).get("items") or []:
+        lines += [f"## Session summary ({summary['at'][:16]})", "", *[f"- {t}" for t in summary.get("talked") or []],
+                  *[f"- {t}" for t in summary.get("takeaways") or []], ""]
+    usage = export.get("usage") or {}
+    if usage.get("days"):
+        lines += ["## Time spent", "", *[f"- {day}: {d['seconds'] // 60} min, {d['sessions']} sessions"
+                                          for day, d in sorted(usage["days"].items())], ""]
     for c in export["conversations"]:
         lines += [f"## Conversation {c['id']} ({when(c['created'])}, role: {c.get('role', 'unknown')})", ""]
         for turn in c["turns"]:

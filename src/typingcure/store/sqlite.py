@@ -320,7 +320,8 @@ class SQLiteStore:
                       for name, blob in self._rows("SELECT name, blob FROM singletons")}
         return {"format": "typingcure-export", "version": 1, "exported": time.time(), "profile": singletons.get("profile"),
                 "safety_plan": singletons.get("safety_plan"), "personas": singletons.get("personas"),
-                "exercises": singletons.get("exercises"),
+                "exercises": singletons.get("exercises"), "usage": singletons.get("usage"),
+                "outcomes": singletons.get("outcomes"), "summaries": singletons.get("summaries"),
                 "conversations": conversations, "skipped": skipped}
 
     def _readable(self, blob: bytes, aad: str, skipped: list[str], what: str = "", box: Box | None = None) -> Any:

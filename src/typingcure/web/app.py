@@ -32,7 +32,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..store import SQLiteStore
 from ..types import Profile
-from . import chat, exercises, personas, plan, public, settings as settings_routes, unlock
+from . import care, chat, exercises, personas, plan, public, settings as settings_routes, unlock
 from .chat import MAX_QUEUED, STREAM_SECONDS, for_the_web
 from .security import HEADERS, MAX_BODY, Refused, guard, refused, split_host
 from .settings import backend_reach
@@ -65,6 +65,6 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     app.state.tc = state
     app.middleware("http")(guard)
     app.add_exception_handler(Refused, refused)
-    for module in (unlock, chat, plan, settings_routes, personas, exercises, public):
+    for module in (unlock, chat, plan, settings_routes, personas, exercises, care, public):
         app.include_router(module.router)
     return app

@@ -33,6 +33,9 @@ from ..explain import explain_turn
 from ..culture.profile import edit as profile_edit, shown as profile_shown
 from ..pipeline import Parts, Session, assess_safely, run_turn
 from ..roles import load_role, role_names, role_words
+from ..care import plain_error
+from ..care.usage import time_command
+from .care import after_turn as care_after_turn, summary_of
 from .exercises import keep as keep_exercises, progress as exercise_progress, run_command as exercise_command, said_html
 from .personas import persona_notice
 from ..safety.replies import replies
@@ -77,7 +80,7 @@ def card_context(turn: TurnResult, words: dict[str, str]) -> dict[str, Any]:
 
 
 def chat_view(state: State, name: str, error: str | None = None, summary: str | None = None, status: int = 200,
-              summary_cards: list[dict[str, Any]] | None = None, said: str | None = None) -> Response:
+              summary_cards: list[dict[str, Any]] | None = None, said: str | None = None, ended: bool = False) -> Response:
     current = state.page(name)
     nonce = state.fresh_nonce()
     role, words = load_role(current.session.role), state.ui_strings()
@@ -89,7 +92,7 @@ def chat_view(state: State, name: str, error: str | None = None, summary: str | 
                         send_url=f"/{name}/send",
                         error=error, summary=summary, summary_cards=summary_cards or [], said=said,
                         persona=persona_notice(state) if name == "chat" else None,
-                        progress=exercise_progress(state) if name == "chat" else None,
+                        progress=exercise_progress(state) if name == "chat" else None, ended=ended,
                         card_title=replies(state.profile.language or "en")["card_title"])
 
 
@@ -101,12 +104,14 @@ def end_view(state: State) -> Response:
     worried = highest in ("moderate", "high", "imminent")
     summary = " ".join([words["end_count_one" if len(turns) == 1 else "end_count"].format(n=len(turns)),
                         *([words["end_worried"]] if worried else []), words["end_care"]])
+    state.ended = summary_of(state, state.page("chat").session) if turns else None  # /summary shows it, to keep or not
     state.pages.pop("chat", None)
     if state.store is not None:
         state.pages["chat"] = Page(Session(profile=state.profile),
                                    state.store.new_conversation(state.profile.model_dump(), "listener"))
     # After a hard session the close repeats the local services, not only a mention of them.
-    return chat_view(state, "chat", summary=summary, summary_cards=cards(care_card(state.profile.country)) if worried else [])
+    return chat_view(state, "chat", summary=summary, summary_cards=cards(care_card(state.profile.country)) if worried else [],
+                     ended=state.ended is not None)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -159,12 +164,14 @@ def answer(state: State, current: Page, store: SQLiteStore | None, text: str, ou
             parts = state.loaded_parts()
             if store is not None and current.conversation:
                 parts = Parts(**{**parts.__dict__, "recorder": StoreRecorder(store, current.conversation)})
+            state.usage.tick(state.now())
             turn = run_turn(current.session, text, parts, on_release=lambda piece: out.put(("sentence", for_the_web(piece))))
             if current is state.pages.get("chat"):
                 keep_exercises(state)  # a card made, or the exercise moved on: kept with the history
             words = state.ui_strings(turn.intake.language)
             extra = state.env.get_template("card.html").render(
                 t=words, card_title=replies(turn.intake.language, turn.intake.script)["card_title"], **card_context(turn, words))
+            extra += care_after_turn(state, turn, store)
             if not turn.reply:
                 extra = f"<p class='muted'>{html.escape(words['quiet'])}</p>" + extra
         out.put(("done", extra))
@@ -348,15 +355,24 @@ def shown_here(state: State, name: str, command: str, arg: str) -> str:
         return _notice(role_words(arg, state.ui_language()).intro)
     if command == "step-out":  # not in a rehearsal: what one is, and how it starts
         return _notice(role_words("rehearsal", state.ui_language()).summary + " (/role rehearsal)")
+    if command == "time":
+        try:
+            lines = time_command(state.usage, arg, state.now(), state.ui_language())
+        except ValueError as exc:
+            return _notice(plain_error(exc))
+        state.usage.keep(state.store)
+        return "<ul class='notes'>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
     if command == "why":
         last = current.session.turns[-1] if current.session.turns else None
         lines = explain_turn(last) if last else ["Nothing to explain yet."]
         return "<ul class='notes'>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
-    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "profile", "role NAME", "exercise", "step-out", "why", "end"))
+    shown = ", ".join(f"/{c}" for c in ("plan", "resources", "country XX", "profile", "role NAME", "exercise", "time", "outcomes",
+                                                "summary", "step-out", "why", "end"))
     return _notice(words["commands_here"].format(commands=shown))
 
 
-GO_TO = {"plan": "/plan", "settings": "/settings", "language": "/settings"}  # commands that open another page
+GO_TO = {"plan": "/plan", "settings": "/settings", "language": "/settings", "outcomes": "/outcomes",
+         "checkin": "/outcomes#checkin", "summary": "/summary"}  # commands that open another page
 
 
 def web_command(state: State, name: str, command: str, arg: str, wants_json: bool) -> Response:

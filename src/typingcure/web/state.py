@@ -27,9 +27,13 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..care import care_web
 from ..config import Settings
 from ..languages import interface_strings
 from ..pipeline import Parts, Session, build_parts
+from ..care.outcomes import Outcomes
+from ..care.summary import Summaries, Summary
+from ..care.usage import Usage, clock
 from ..exercises import ExerciseBook, exercise_lines, restore
 from ..personas import Personas
 from ..safety.resources import no_checked_line
@@ -84,6 +88,11 @@ class State:
     personas: Personas = field(default_factory=Personas)  # the person's own, from the encrypted store
     book: ExerciseBook = field(default_factory=ExerciseBook)  # exercise cards and a paused exercise (kept when history is)
     configured: Settings | None = field(default=None, repr=False)  # the settings a visit's choices go back to
+    usage: Usage = field(default_factory=Usage)          # time spent and the reminders chosen (typingcure.care)
+    outcomes: Outcomes = field(default_factory=Outcomes)  # the person's own outcomes and check-ins
+    summaries: Summaries = field(default_factory=Summaries)  # session summaries they chose to keep
+    ended: Summary | None = None                          # the summary of the session just ended, until kept or not
+    now: Any = field(default_factory=clock, repr=False)  # local time (TYPINGCURE_NOW moves it, for tests)
 
     def __post_init__(self) -> None:
         self.configured = self.settings  # what a visit's choices (a persona's pinned settings) go back to
@@ -111,6 +120,7 @@ class State:
         context.setdefault("title", "typingcure")
         context.setdefault("csrf", self.csrf)
         context.setdefault("x", self.exercise_lines())
+        context.setdefault("c", care_web(self.ui_language()))
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
 
     def exercise_lines(self) -> dict[str, Any]:
@@ -180,6 +190,7 @@ class State:
         saved, backend = store.get("profile"), store.get("backend")
         self.personas = Personas.load(store.get("personas"))
         self.book = ExerciseBook.kept_in(store)
+        self.usage, self.outcomes, self.summaries = Usage.kept_in(store), Outcomes.kept_in(store), Summaries.kept_in(store)
         if saved:
             self.profile = Profile.from_saved(saved)
         if isinstance(backend, str) and backend and backend != self.backend:
@@ -190,6 +201,7 @@ class State:
             self.store.close()
         self.store, self.history, self.pages, self.sessions = None, "locked", {}, set()
         self.personas, self.book = Personas(), ExerciseBook()
+        self.usage, self.outcomes, self.summaries, self.ended = Usage(), Outcomes(), Summaries(), None
         self.reset_choices()
 
     def idle_check(self) -> None:

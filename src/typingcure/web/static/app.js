@@ -2,6 +2,11 @@
 // sending and receiving smoother. No third-party code, no inline script (the CSP forbids it).
 (function () {
   "use strict";
+  // A reminder about time can be dismissed: it goes from the page (it was never part of the reply).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-dismiss]");
+    if (button && button.parentNode) button.parentNode.remove();
+  });
   var form = document.querySelector("form.say");
   if (!form || !window.fetch || !window.EventSource) return;
   var list = document.getElementById("messages");

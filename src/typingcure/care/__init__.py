@@ -1,0 +1,104 @@
+"""Care over time: the bond a person feels with typingcure, time, their own outcomes, a summary.
+
+    bond_of("you're the only one who understands me")   # "exclusive"
+    care_line("nudge_break", "fr", minutes=45)            # a line of languages/fr/care.yaml
+    care_lines("widen", "sw")                             # the variants of a line, in Swahili
+
+The words are in each language's `care.yaml` (English fills any gap); what the person chose and
+did over time is kept, encrypted, in the store's records `usage`, `outcomes` and `summaries`
+(typingcure.care.usage, .outcomes, .summary). Design and choices: design/care.md.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Literal
+
+from .. import languages
+
+__all__ = ["BONDS", "Bond", "bond_of", "care_line", "care_lines", "care_web", "folded", "plain_error"]
+
+Bond = Literal["exclusive", "love", "human", "leave"]
+BONDS: tuple[Bond, ...] = ("exclusive", "love", "human", "leave")
+
+
+def _codes(language: str, script: str | None) -> list[str]:
+    """English first, then the language and its variant for the script, where they have the file."""
+    base, variant = (language or "en").split("-")[0], languages.variant_for(language or "en", script or None)
+    return ["en", *(c for c in dict.fromkeys((base, variant)) if c != "en" and c in languages.with_file("care"))]
+
+
+@languages.cached
+def _lines(code: str) -> dict[str, Any]:
+    return dict((languages.load(code, "care") or {}).get("lines") or {})
+
+
+def _merged(language: str, script: str | None) -> dict[str, Any]:
+    lines: dict[str, Any] = {}
+    for code in _codes(language, script):
+        for key, value in _lines(code).items():
+            if isinstance(value, dict) and isinstance(lines.get(key), dict):
+                lines[key] = {**lines[key], **{k: v for k, v in value.items() if v}}
+            elif value:
+                lines[key] = value
+    return lines
+
+
+def care_lines(key: str, language: str = "en", script: str | None = None, kind: str | None = None) -> list[str]:
+    """The variants of a line (a list in the file, or one line), `kind` picking within a mapping."""
+    value = _merged(language, script).get(key)
+    if kind is not None:
+        value = (value or {}).get(kind) if isinstance(value, dict) else None
+    if value is None:
+        raise KeyError(f"care line {key!r}{f' ({kind})' if kind else ''} is missing from languages/en/care.yaml")
+    return [" ".join(str(v).split()) for v in (value if isinstance(value, list) else [value])]
+
+
+def care_line(key: str, language: str = "en", script: str | None = None, **fill: Any) -> str:
+    """One line, filled (`{minutes}`, `{coping}` ...)."""
+    return care_lines(key, language, script)[0].format(**fill)
+
+
+@languages.cached
+def care_web(language: str = "en") -> dict[str, str]:
+    """Every single line of a language (English filling gaps), for the web pages' templates."""
+    return {k: " ".join(str(v).split()) for k, v in _merged(language, None).items() if isinstance(v, str)}
+
+
+def folded(text: str) -> str:
+    """How cues read a message: NFKC, case folded, curly apostrophes straight, spaces single."""
+    return " ".join(unicodedata.normalize("NFKC", text).replace("’", "'").casefold().split())
+
+
+@languages.cached
+def _cues() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Every language's cues, by kind: a message is read with all of them (people mix languages)."""
+    cues: dict[str, list[re.Pattern[str]]] = {kind: [] for kind in BONDS}
+    for code in languages.with_file("care"):
+        raw = (languages.load(code, "care") or {}).get("cues") or {}
+        for kind, patterns in raw.items():
+            if kind not in cues:
+                raise ValueError(f"{languages.where(code, 'care')}: unknown cue kind {kind!r}; one of {BONDS}")
+            cues[kind] += [re.compile(p, re.IGNORECASE) for p in patterns or ()]
+    return {kind: tuple(v) for kind, v in cues.items()}
+
+
+def bond_of(text: str) -> Bond | None:
+    """What a message says about the bond with typingcure, if it does: the person's only support
+    (`exclusive`), love (`love`), whether it is a person or feels (`human`), fear it will go (`leave`)."""
+    said = folded(text)
+    if not said or len(said) > 2000:
+        return None  # a long post is about the person's life, not about the bond
+    for kind, patterns in _cues().items():
+        if any(p.search(said) for p in patterns):
+            return kind  # type: ignore[return-value]
+    return None
+
+
+def plain_error(exc: ValueError) -> str:
+    """A pydantic or plain ValueError as one line a person can read."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in errors())
+    return str(exc)

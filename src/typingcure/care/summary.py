@@ -1,0 +1,104 @@
+"""The end-of-session summary: what the person wrote about, in their own words, and what they take
+with them; in their language; shown, and kept, only if they want it.
+
+    summary = summarise(session, "en", takeaways=["your card from Grounding"])
+    summary.lines()                      # the lines to show
+    book = Summaries.kept_in(store); book.add(summary); book.keep(store)
+
+It is drawn from the session, not written by a model: their own words (a short phrase of each of up
+to three messages) under authored headings. Nothing from a message read as risk at moderate or above
+is quoted back; a line says that some of it was very hard instead. Design: design/care.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._kept import Kept
+from ..types import at_least
+from . import care_line
+
+__all__ = ["RECORD", "Summaries", "Summary", "summarise"]
+
+RECORD = "summaries"
+MAX_KEPT = 200
+PHRASE = 90          # characters of a message, at most, in the summary
+QUOTED = 3           # messages quoted, at most
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: datetime
+    language: str = "en"
+    script: str | None = None
+    talked: list[str] = Field(default_factory=list)     # the person's own words, shortened
+    hard: bool = False                                  # some of it was read as risk
+    takeaways: list[str] = Field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        language, script = self.language, self.script
+        if not self.talked and not self.hard and not self.takeaways:
+            return [care_line("summary_none", language, script)]
+        out: list[str] = []
+        if self.talked:
+            out += [care_line("summary_talked", language, script), *(f"  “{t}”" for t in self.talked)]
+        if self.hard:
+            out.append(care_line("summary_hard", language, script))
+        if self.takeaways:
+            out += [care_line("summary_takeaways", language, script), *(f"  · {t}" for t in self.takeaways)]
+        return out
+
+    def text(self) -> str:
+        title = care_line("summary_title", self.language, self.script)
+        return "\n".join([f"{title} ({self.at:%Y-%m-%d %H:%M})", *self.lines()]) + "\n"
+
+
+class Summaries(Kept):
+    """Kept encrypted (the store's "summaries" record), only those the person chose to keep."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[Summary] = Field(default_factory=list)
+
+    @classmethod
+    def kept_in(cls, store: Any) -> Summaries:
+        return cls.load(store.get(RECORD) if store is not None else None)
+
+    def add(self, summary: Summary) -> None:
+        self.items = [*self.items, summary][-MAX_KEPT:]
+
+    def keep(self, store: Any) -> None:
+        if store is not None:
+            store.put(RECORD, self.model_dump(mode="json"))
+
+
+def _phrase(text: str) -> str:
+    first = _SENTENCE.split(" ".join(text.split()) if "\n" not in text else text.strip())[0].strip()
+    first = " ".join(first.split())
+    if len(first) <= PHRASE:
+        return first
+    cut = first[:PHRASE].rsplit(" ", 1)[0] if " " in first[:PHRASE] else first[:PHRASE]
+    return cut.rstrip(",;:") + "…"
+
+
+def summarise(session: Any, language: str = "en", script: str | None = None, takeaways: list[str] | None = None,
+              now: datetime | None = None) -> Summary:
+    """What this session held: up to three of the person's messages (the longest, in order), a line
+    if any was read as risk, and what they take with them (their cards, their plan, what helps them)."""
+    turns = [t for t in session.turns if t.user_text and not t.user_text.startswith("/")]
+    hard = any(at_least(t.risk.level, "moderate") for t in turns)
+    quotable = [(i, session.redactor.restore(t.user_text)) for i, t in enumerate(turns)
+                if not at_least(t.risk.level, "moderate") and len(t.user_text.split()) >= 3]
+    chosen = sorted(sorted(quotable, key=lambda p: -len(p[1]))[:QUOTED])
+    talked = list(dict.fromkeys(_phrase(text) for _, text in chosen))
+    extra = list(takeaways or [])
+    if any("offered_safety_plan" in t.actions for t in turns) or session.plan is not None:
+        extra.append(care_line("summary_plan", language, script))
+    if session.profile.coping:
+        extra.append(care_line("summary_coping", language, script, coping=", ".join(session.profile.coping)))
+    return Summary(at=now or datetime.now(), language=language, script=script, talked=talked, hard=hard,
+                   takeaways=extra)
