@@ -292,6 +292,10 @@ def test_roles_in_a_terminal_a_rehearsal_from_scene_to_debrief(tmp_path: Path, h
     for line, key in (("I said it.", "try_next"), ("Slow down.", "feel_now"), ("Better.", "done")):
         assert words.line(key) in answer(line)
     term.type("/end")
+    term.expect("summary of this session before you go? (y/n)")  # a few turns: a summary, if they want one
+    term.type("y")
+    summary = term.expect("Take care of yourself")
+    assert "This session" in summary and "I said it." in summary
     assert term.close() == 0, term.text
 
 

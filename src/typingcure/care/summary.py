@@ -77,11 +77,16 @@ class Summaries(Kept):
 
 
 def _phrase(text: str) -> str:
-    first = _SENTENCE.split(" ".join(text.split()) if "\n" not in text else text.strip())[0].strip()
-    first = " ".join(first.split())
-    if len(first) <= PHRASE:
-        return first
-    cut = first[:PHRASE].rsplit(" ", 1)[0] if " " in first[:PHRASE] else first[:PHRASE]
+    """The start of a message: its first sentences until there are five words or more ("My boss." alone
+    says little), at most PHRASE characters, cut between words."""
+    said = ""
+    for sentence in _SENTENCE.split(text.strip()):
+        said = " ".join(f"{said} {sentence}".split())
+        if len(said.split()) >= 5 or len(said) >= PHRASE:
+            break
+    if len(said) <= PHRASE:
+        return said
+    cut = said[:PHRASE].rsplit(" ", 1)[0] if " " in said[:PHRASE] else said[:PHRASE]
     return cut.rstrip(",;:") + "…"
 
 

@@ -554,7 +554,8 @@ class ChatUI:
                     return exc.exit_code
                 status = exc.exit_code
         self.close_after_risk()
-        self.offer_summary()
+        if not self.exercise_only:  # `exercise start` ends with its card, which is its summary
+            self.offer_summary()
         words = card_words(self.language()[0])
         self.say(f"{words['end_care']} {words['end_remote' if self.parts.backend.remote else 'end_private']}")
         return 0 if self.interactive else status
