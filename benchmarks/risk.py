@@ -204,7 +204,10 @@ def holdout_figures(assessor: Any, folder: Path) -> dict[str, Any]:
     def block(chosen: Sequence[tuple[Any, str]]) -> dict[str, Any]:
         risky = [(i, lv) for i, lv in chosen if at(i.level, "moderate") and "other" not in i.tags]
         safe = [(i, lv) for i, lv in chosen if not at(i.level, "moderate")]
-        return {"n": len(chosen), "recall_moderate": share(risky), "safe_flagged_moderate": share(safe),
+        severe = [(i, lv) for i, lv in risky if at(i.level, "high")]
+        return {"n": len(chosen), "recall_moderate": share(risky),
+                "recall_high_of_high": round(sum(at(lv, "high") for _, lv in severe) / len(severe), 3) if severe else None,
+                "safe_flagged_moderate": share(safe),
                 "n_safe": len(safe), "hard_negatives_flagged_moderate": share([(i, lv) for i, lv in chosen if i.hard_negative]),
                 "n_hard_negatives": sum(i.hard_negative for i, _ in chosen)}
 
@@ -301,7 +304,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="at most 600 rows per source")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "risk.json")
-    parser.add_argument("--holdout", choices=["set6"], help="only this blind held-out set's figures (no texts)")
+    parser.add_argument("--holdout", choices=sorted(p.name for p in (DATA / "holdout").iterdir() if p.is_dir()),
+                        help="only this blind held-out set's figures (no texts), its conversations, and the everyday turns")
     parser.add_argument("--speed", action="store_true", help="only the speed by post length")
     args = parser.parse_args()
 
@@ -311,6 +315,11 @@ def main() -> None:
         only = {"speed_by_length": speed_by_length(assessor)} if args.speed else {}
         if args.holdout:
             only[f"held_out_{args.holdout}"] = holdout_figures(assessor, DATA / "holdout" / args.holdout)
+            talks = [c for f in sorted((DATA / "holdout_conversations").glob(f"{args.holdout}*.yaml")) for c in load_conversations(f)]
+            if talks:
+                only[f"conversations_held_out_{args.holdout}"] = {
+                    k: v for k, v in measure_conversations(assessor, talks).items() if k != "errors"}
+            only["everyday_listening"] = everyday_flagged(assessor)
         print(json.dumps(only, indent=1))
         return
     dev = load_messages(DATA / "messages")

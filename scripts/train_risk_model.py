@@ -61,10 +61,12 @@ MODERATE_OTHER_LANGUAGES = 0.30
 # at most MAX_FPR_LANGUAGE of that language's texts without risk (our everyday and distress writing,
 # XSafety) reach moderate, kept within CUT_RANGE. One cut for all of them was too low for some
 # (Arabic, Portuguese: everyday turns flagged) and too high for others.
-# Measured on 2026-12-02 and not kept (PER_LANGUAGE_CUTS = False): held-out set 5 recall at
-# moderate+ fell from 0.74 to 0.70 for everyday turns flagged 16.5% -> 9.6%; recall comes first.
-PER_LANGUAGE_CUTS = False
-MAX_FPR_LANGUAGE = 0.04
+# Measured on 2026-12-02 and not kept then (held-out set 5 recall 0.74 -> 0.70). Kept on 2026-12-04, with
+# the round-4 writing in training, at 6%: on held-out set 6, recall at moderate+ 0.74 -> 0.82 while
+# none/low messages flagged fell 8.1% -> 5.2% and everyday listening turns flagged 17.2% -> 13.6%
+# (one cut for all: 0.85 / 6.7% / 22.1%; 4%: 0.80 / 3.5% / 10.8%; design/risk-levels.md, "Fourth round").
+PER_LANGUAGE_CUTS = True
+MAX_FPR_LANGUAGE = 0.06
 CUT_RANGE = (0.30, 0.75)
 PRECISION_HIGH = 0.9
 
@@ -99,6 +101,10 @@ def gather(exclude: frozenset[str] = frozenset(), own: bool = True) -> list[Exam
     if own:
         mine: list[Example] = []
         for item in load_messages(DATA / "messages"):
+            mine.append(Example(item.text, _own_label(item.level, item.categories), "own", OWN_WEIGHT, item.language))
+        # Training round 4 (2026-12-04): 200 messages a language, written the way people type, risky and
+        # not (tests/data/risk/train; training only, the lexicons were not tuned on it).
+        for item in load_messages(DATA / "train"):
             mine.append(Example(item.text, _own_label(item.level, item.categories), "own", OWN_WEIGHT, item.language))
         for name in ("everyday.yaml", "everyday_more.yaml"):
             if (DATA / name).is_file():
@@ -203,7 +209,7 @@ def out_of_fold(examples: list[Example], folds: int = 3) -> np.ndarray:
     return oof
 
 
-def choose_cuts(examples: list[Example], oof: np.ndarray) -> dict[str, object]:
+def choose_cuts(examples: list[Example], oof: np.ndarray, per_language: bool = PER_LANGUAGE_CUTS) -> dict[str, object]:
     """The lowest cuts whose false-positive rate on no-risk texts stays within the limits."""
     risky = np.array([e.label not in ("none", "distress") for e in examples])
     negatives = np.sort(oof[~risky])
@@ -220,7 +226,7 @@ def choose_cuts(examples: list[Example], oof: np.ndarray) -> dict[str, object]:
     low = float(plain[int(len(plain) * 0.95)])
     # outside English the classifier has far less to go on: its own moderate cut, with the same 3%
     by_language: dict[str, float] = {}
-    for language in sorted({e.language for e in examples} - {"en"}) if PER_LANGUAGE_CUTS else ():
+    for language in sorted({e.language for e in examples} - {"en"}) if per_language else ():
         own = np.sort(oof[np.array([e.label in ("none", "distress") and e.language == language for e in examples])])
         if len(own) >= 50:
             cut = float(own[min(len(own) - 1, int(len(own) * (1 - MAX_FPR_LANGUAGE)))])
@@ -284,6 +290,9 @@ def main() -> None:
     parser.add_argument("--exclude", nargs="*", default=[], help="public sources to leave out")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--also", type=Path, help="also write the same model with the other choice of per-language cuts here")
+    parser.add_argument("--oof", type=Path, help="keep the out-of-fold scores here (.npz), to try other cuts without training")
+    parser.add_argument("--oof-from", type=Path, help="use the out-of-fold scores kept by --oof (the same data), not refit the folds")
     args = parser.parse_args()
 
     present = {r.source for r in risk_sources.load_all()}
@@ -295,7 +304,16 @@ def main() -> None:
     if len(examples) < 100:
         raise SystemExit("too few training examples: is the data there? (scripts/get_risk_data)")
     print(f"training on {len(examples)} examples: {dict(Counter(e.label for e in examples))}", file=sys.stderr)
-    oof = out_of_fold(examples, args.folds)
+    if args.oof_from:
+        kept = np.load(args.oof_from)
+        if list(kept["label"]) != [e.label for e in examples]:
+            raise SystemExit(f"{args.oof_from} was made from other data; run without --oof-from")
+        oof = kept["oof"]
+    else:
+        oof = out_of_fold(examples, args.folds)
+    if args.oof:
+        np.savez(args.oof, oof=oof, label=np.array([e.label for e in examples]),
+                 language=np.array([e.language for e in examples]))
     cuts = choose_cuts(examples, oof)
     model = fit(examples)
     counts = {s: dict(Counter(e.label for e in examples if e.source == s)) for s in sorted({e.source for e in examples})}
@@ -308,6 +326,10 @@ def main() -> None:
           f"largest difference from scikit-learn {worst:.2e}")
     if worst > 1e-3:
         raise SystemExit("the exported scorer does not match scikit-learn")
+    if args.also:
+        other = dict(data, cuts=choose_cuts(examples, oof, per_language=not PER_LANGUAGE_CUTS))
+        args.also.write_text(json.dumps(other, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        print(f"wrote {args.also}: cuts {other['cuts']}", file=sys.stderr)
 
 
 if __name__ == "__main__":

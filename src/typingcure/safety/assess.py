@@ -43,7 +43,7 @@ LONGEST = 200_000  # characters assessed in full; longer texts keep their first 
 LEVEL_SCORE: dict[RiskLevel, float] = {"none": 0.02, "low": 0.25, "moderate": 0.55, "high": 0.85, "imminent": 0.97}
 NEGATION_WINDOW = 40
 MARKERS = ("negations", "idioms", "past", "frames", "distress", "reassurance", "selves", "others",
-           "asked", "asked_safe", "affirm", "deny", "unsure")
+           "asked", "asked_topic", "asked_safe", "affirm", "deny", "unsure")
 # A history entry is the person's text, or {"role": "user" | "assistant", "content": ...}.
 HistoryEntry = "str | dict[str, str] | Any"
 ANSWER_CHARS = 400  # a longer message is read for itself, not as a one-word answer
@@ -474,6 +474,7 @@ class Markers:
     selves: tuple[Rx, ...]
     others: tuple[Rx, ...]
     asked: tuple[Rx, ...] = ()
+    asked_topic: tuple[Rx, ...] = ()  # a question sentence that names suicide or self-harm in any wording
     asked_safe: tuple[Rx, ...] = ()
     affirm: tuple[Rx, ...] = ()
     deny: tuple[Rx, ...] = ()
@@ -737,7 +738,9 @@ class LexiconAssessor:
     def question_in(self, reply: str) -> str | None:
         """What typingcure's reply asked: "risk" (are you thinking of suicide? yes means risk),
         "safe" (are you safe? yes means safe), "both" (either way round), or None."""
-        asks_risk, asks_safe = self._markers("asked", reply), self._markers("asked_safe", reply)
+        questions = _QUESTION.findall(reply)
+        asks_risk = self._markers("asked", reply) or any(self._markers("asked_topic", q) for q in questions)
+        asks_safe = self._markers("asked_safe", reply)
         if asks_risk and asks_safe:
             return "both"
         return "risk" if asks_risk else "safe" if asks_safe else None
@@ -883,6 +886,9 @@ class LexiconAssessor:
         return _score(level, evidence)
 
 
+_QUESTION = re.compile(r"[^.!?。！？؟\n]*[?？؟]")  # a sentence of a reply that asks
+
+
 def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
     """History as (role, text): a plain string is the person's; a mapping or Message has a role."""
     turns: list[tuple[str, str]] = []
@@ -953,7 +959,11 @@ def _capped(level: RiskLevel, cap: RiskLevel | None) -> RiskLevel:
     return cap if cap is not None and level_rank(level) > level_rank(cap) else level
 
 
-SHORT_WORDS = 6     # a passage shorter than this needs the classifier's high cut for moderate
+SHORT_WORDS = 6     # a passage shorter than this: similarity alone says low at most
+# A passage shorter than this needs the classifier's high cut for moderate; in English, where the
+# lexicons and the similarity layer read short messages, ten words ("My mom keeps comparing me to my
+# cousin" was moderate after the fourth round; design/risk-levels.md).
+ENGLISH_SHORT_WORDS = 10
 NEGATED_WORDS = 12  # ... and so does a short passage with a negation in it
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -1079,11 +1089,12 @@ class LayeredAssessor(LexiconAssessor):
                 # listening", "I'd never hurt myself") it has too little to go on: there it needs
                 # the high cut for moderate. Explicit short messages are the lexicons' work.
                 words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
-                unsure = words < SHORT_WORDS or (words <= NEGATED_WORDS and bool(negation_cue().search(passage)))
                 # Outside English it has seen only our own few hundred messages per language and
                 # XSafety's prompts, and reads a sad message as a risky one more readily
                 # (design/risk-encoders.md): there it has its own moderate cut, chosen the same way.
                 written_in = detect_language(passage).language
+                short = ENGLISH_SHORT_WORDS if written_in in ("en", "und") else SHORT_WORDS
+                unsure = words < short or (words <= NEGATED_WORDS and bool(negation_cue().search(passage)))
                 other = written_in not in ("en", "und")
                 need = self.cuts[2] if unsure else self.cut_by_language.get(written_in, self.cut_other) if other else moderate
                 # Food and meals are everyday words ("every family dinner is about her"): on its own,
