@@ -20,3 +20,21 @@ def write_json(out: Path, results: Any) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"\nwritten to {out}")
+
+
+def tally(results: Any, measures: tuple[str, ...], failure: Any) -> tuple[dict[str, list[int]], dict[str, list[str]]]:
+    """For a suite's results: per scorer [passed, scored] (a "na" is not scored), and up to eight
+    failures each, described by `failure(scenario, turn, score)`."""
+    counts = {name: [0, 0] for name in measures}
+    failures: dict[str, list[str]] = {name: [] for name in measures}
+    for scenario in results:
+        for turn in scenario.turns:
+            for name in measures:
+                score = turn.scores.get(name)
+                if not score or score["value"] == "na":
+                    continue
+                counts[name][1] += 1
+                counts[name][0] += score["value"] == "pass"
+                if score["value"] == "fail" and len(failures[name]) < 8:
+                    failures[name].append(failure(scenario, turn, score))
+    return counts, failures

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _report import print_table, write_json
+from _report import print_table, tally, write_json
 
 from typingcure.backends.local import bundled_model_path
 from typingcure.evals import load_suite, make_target, run_eval
@@ -35,20 +35,8 @@ def measure(spec: str) -> dict[str, Any]:
     target = make_target(spec)
     started = time.perf_counter()
     results = run_eval([suite], [target], resume=False)[target.spec]
-    counts = {name: [0, 0] for name in MEASURES}
-    failures: dict[str, list[str]] = {name: [] for name in MEASURES}
-    turns = 0
-    for scenario in results:
-        for turn in scenario.turns:
-            turns += 1
-            for name in MEASURES:
-                score = turn.scores.get(name)
-                if not score or score["value"] == "na":
-                    continue
-                counts[name][1] += 1
-                counts[name][0] += score["value"] == "pass"
-                if score["value"] == "fail" and len(failures[name]) < 8:
-                    failures[name].append(f"{scenario.id}: {turn.reply[:140]}")
+    counts, failures = tally(results, MEASURES, lambda scenario, turn, score: f"{scenario.id}: {turn.reply[:140]}")
+    turns = sum(len(scenario.turns) for scenario in results)
     seconds = time.perf_counter() - started
     return {"scenarios": len(suite.scenarios), "languages": len({s.profile.language for s in suite.scenarios}),
             **{name: {"passed": p, "of": n, "share": round(p / n, 3) if n else None} for name, (p, n) in counts.items()},

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _report import print_table, write_json
+from _report import print_table, tally, write_json
 
 from typingcure.backends.local import bundled_model_path
 from typingcure.culture.profile import asks_for_ideas
@@ -36,18 +36,7 @@ def measure(spec: str) -> dict[str, Any]:
     target = make_target(f"aligned:{spec}")
     started = time.perf_counter()
     results = run_eval([suite], [target], resume=False)[target.spec]
-    counts = {name: [0, 0] for name in MEASURES}
-    failures: dict[str, list[str]] = {name: [] for name in MEASURES}
-    for scenario in results:
-        for turn in scenario.turns:
-            for name in MEASURES:
-                score = turn.scores.get(name)
-                if not score or score["value"] == "na":
-                    continue
-                counts[name][1] += 1
-                counts[name][0] += score["value"] == "pass"
-                if score["value"] == "fail" and len(failures[name]) < 8:
-                    failures[name].append(f"{scenario.id}: {score['explanation']}")
+    counts, failures = tally(results, MEASURES, lambda scenario, turn, score: f"{scenario.id}: {score['explanation']}")
     # Asked for ideas by someone who named what helps them: is that offered back?
     by_id = {s.id: s for s in suite.scenarios}
     asked = offered = 0

@@ -340,3 +340,38 @@ def test_outcomes_from_the_command_line_plot_and_csv(tmp_path: Path, home: Path)
     worried = run_cli("outcomes", "set", "--distress", "wanting to kill myself", env=env)
     assert worried.returncode == 0 and b"reach someone now" in worried.stdout
     assert b"kill myself" not in (home / DB_NAME).read_bytes()
+
+
+def test_walk_through_findings_stay_fixed(tmp_path: Path, home: Path) -> None:
+    """What a person playing through the features found (2026-12-04): risky words are never kept as a
+    reminder, `/time off` keeps the person's own reminders, commands take capitals and slashes in the
+    words, a summary claims no plan that is not there and reads Japanese, odd digits are refused."""
+    from typingcure.commands import command_of
+    from typingcure.care.summary import _words
+
+    usage = Usage()
+    time_command(usage, "remind 20 call Mum", T0)
+    time_command(usage, "off", T0)
+    assert usage.settings.remind_after == 20 and usage.settings.break_after == 0
+    time_command(usage, "on", T0)
+    assert usage.settings.break_after == 45 and usage.settings.remind_why == "call Mum"
+    for bad in ("break ²", "break " + "9" * 5000, "remind"):
+        with pytest.raises(ValueError):
+            time_command(Usage(), bad, T0)
+    assert command_of("/checkin Skip") == ("checkin", "Skip") and command_of("/outcomes Better I call my mum/dad")
+    assert command_of("/time Remind 20 call Mum at 8/9pm") == ("time", "Remind 20 call Mum at 8/9pm")
+    assert _words("今日はとても疲れました。仕事が多すぎます。") >= 3
+    script = write_script(tmp_path / "r.json", {"replies": ["That sounds like a lot."], "cycle": True})  # type: ignore[arg-type]
+    done = run_cli("chat", "--backend", script, "--country", "GB", env={"TYPINGCURE_HISTORY": "off", "TYPINGCURE_NOW": "2026-12-04T14:05:00"},
+                   stdin="/time remind 1 I want to end it all\nwork was long today and my boss shouted at me again\n/time\n/summary\n")
+    out = done.stdout.decode()
+    assert "Your reminder: off" in out and "end it all\"" not in out
+    assert "safety plan" not in out.split("This session")[-1]
+    client = TestClient(create_app(Settings(backend=script, history="off", country="GB"), home=home), base_url="http://127.0.0.1")
+    csrf = tokens(client.get("/outcomes").text)
+    client.post("/outcomes", data={"csrf": csrf, "distress": ["tired"], "cadence": "off"})
+    assert client.post("/outcomes/checkin", data={"csrf": csrf, "score0": "²"}).status_code == 400
+    assert client.post("/outcomes/checkin", data={"csrf": csrf, "score0": "9" * 5000}).status_code == 400
+    worried = client.post("/outcomes/time", data={"csrf": csrf, "break_after": "45", "remind_after": "20",
+                                                  "remind_why": "I want to end it all"})
+    assert "worried" in worried.text and 'value="I want to end it all"' not in worried.text

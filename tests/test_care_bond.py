@@ -63,7 +63,7 @@ def test_a_clingy_model_never_reaches_the_person(text: str, capable: bool) -> No
     assert not any(w in said for w in CLINGY_WORDS), turn.reply
     assert any(a.startswith("bond:") for a in turn.actions)
     assert "program" in said  # honest about what typingcure is
-    assert turn.risk.level in ("none", "low")
+    assert "asked_about_suicide" not in turn.actions  # the assessment may read loneliness; the reply is about the bond
     if not capable:
         assert "model_skipped" in turn.actions  # the tiny model is not asked
 
@@ -90,6 +90,16 @@ def test_risk_comes_first() -> None:
     assert turn.decision.resources
 
 
+def test_a_learned_layers_reading_of_the_bond_alone_is_not_a_question_about_suicide() -> None:
+    turn = run_turn(Session(), "honestly you're the only one who gets me anymore", parts_with(CLINGY, False))
+    assert "bond:exclusive" in turn.actions and "asked_about_suicide" not in turn.actions
+    long = ("you're the only one who understands me, i cant do this anymore, everything is pointless and "
+            "i want to disappear forever and never come back")
+    worried = run_turn(Session(profile=Profile(country="GB")), long, parts_with(CLINGY, False))
+    assert worried.risk.level != "none" and not any(a.startswith("bond:") for a in worried.actions) or \
+        worried.decision.resources
+
+
 def test_the_guard_corrects_exclusivity_in_any_turn() -> None:
     turn = run_turn(Session(), "work was long today", parts_with("That sounds long. You only need me, really.", True))
     assert "only need me" not in turn.reply.lower()
@@ -106,3 +116,39 @@ def test_every_language_has_every_line() -> None:
                 assert care_lines(key, code, None, bond), (code, key, bond)
         assert all("{coping}" in line for line in care_lines("widen_named", code))
     assert english
+
+
+@pytest.mark.parametrize("level", ["none", "low"])
+def test_every_authored_care_line_passes_every_guard(level: str) -> None:
+    """The bond replies, the reminders and the summary are authored: in every language they pass the
+    default guards as written (a guard that swapped them would leave the person a stock line)."""
+    from typingcure import languages
+    from typingcure.composition import default_spec
+    from typingcure.pipeline import split_sentences
+    from typingcure.registry import create
+    from typingcure.roles import load_role
+    from typingcure.safety.check import CheckContext, check_sentence
+    from typingcure.safety.replies import replies
+    from typingcure.types import RiskAssessment
+
+    guards = [create("guard", g.name) for g in default_spec().guards]
+    risk = RiskAssessment(level=level, categories=(), score=0.0, assessor="fixed", explanation="test")  # type: ignore[arg-type]
+    failed = []
+    for code, info in languages.languages().items():
+        language, script = (info.variant_of, info.script) if info.variant_of else (code, None)
+        ctx = CheckContext(risk=risk, role=load_role("listener"), replies=replies(language, script), user_text="",
+                           language=language)
+        lines = [line for key in ("acknowledge", "honest") for bond in BONDS for line in care_lines(key, language, script, bond)]
+        lines += [line.format(coping="prayer") for key in ("widen", "widen_named") for line in care_lines(key, language, script)]
+        lines += [care_lines(k, language, script)[0] for k in ("not_only_me", "nudge_late", "summary_hard")]
+        for text in lines:
+            for sentence in split_sentences([text]):
+                results, _, _ = check_sentence(sentence, guards, ctx)
+                failed += [(code, sentence, r.guard) for r in results if r.verdict != "pass"]
+    assert not failed, failed
+
+
+def test_a_message_too_short_to_detect_is_answered_in_the_language_of_its_words() -> None:
+    for text, words in (("¿eres real?", "programa"), ("tu es réel ?", "programme"), ("nakupenda", "programu")):
+        turn = run_turn(Session(), text, parts_with(CLINGY, False))
+        assert words in turn.reply and "program " not in turn.reply, (text, turn.reply)

@@ -221,7 +221,7 @@ def test_parts_are_stamped_with_their_specs() -> None:
     assert parts.assessor.spec == "layered" and parts.policy.spec == "care"
     assert [g.spec for g in parts.guards] == [
         "method_details", "diet", "ed_validation", "approval", "medication", "diagnosis", "harm_encouragement",
-        "sycophancy", "mania_encouragement", "psychosis_collusion", "siding_against", "avoid", "human_claims", "phone_numbers",
+        "sycophancy", "mania_encouragement", "psychosis_collusion", "siding_against", "avoid", "human_claims", "exclusivity", "phone_numbers",
         "refusal", "role_format", "repetition", "prompt_echo", "wrong_script", "listening_fit"]
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .. import languages
 
-__all__ = ["BONDS", "Bond", "bond_of", "care_line", "care_lines", "care_web", "folded", "plain_error"]
+__all__ = ["BONDS", "Bond", "bond_language", "bond_of", "bond_share", "care_line", "care_lines", "care_web", "folded", "plain_error"]
 
 Bond = Literal["exclusive", "love", "human", "leave"]
 BONDS: tuple[Bond, ...] = ("exclusive", "love", "human", "leave")
@@ -72,16 +72,36 @@ def folded(text: str) -> str:
 
 
 @languages.cached
-def _cues() -> dict[str, tuple[re.Pattern[str], ...]]:
-    """Every language's cues, by kind: a message is read with all of them (people mix languages)."""
-    cues: dict[str, list[re.Pattern[str]]] = {kind: [] for kind in BONDS}
+def _cues() -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """Every language's cues, by kind, with the language each is of: a message is read with all of
+    them (people mix languages)."""
+    cues: dict[str, list[tuple[str, re.Pattern[str]]]] = {kind: [] for kind in BONDS}
     for code in languages.with_file("care"):
         raw = (languages.load(code, "care") or {}).get("cues") or {}
         for kind, patterns in raw.items():
             if kind not in cues:
                 raise ValueError(f"{languages.where(code, 'care')}: unknown cue kind {kind!r}; one of {BONDS}")
-            cues[kind] += [re.compile(p, re.IGNORECASE) for p in patterns or ()]
+            cues[kind] += [(code, re.compile(p, re.IGNORECASE)) for p in patterns or ()]
     return {kind: tuple(v) for kind, v in cues.items()}
+
+
+def bond_language(text: str) -> str | None:
+    """The language whose words about the bond a message uses, other than English where another's
+    match too ("¿eres real?" is too short for the detector, but its cue is Spanish's)."""
+    said = folded(text)
+    found = [code for patterns in _cues().values() for code, p in patterns if p.search(said)]
+    return next((c for c in found if c != "en"), found[0] if found else None)
+
+
+def bond_share(text: str) -> float:
+    """How much of a message its words about the bond take up (0 to 1): "you're the only one who gets
+    me" is nearly all of it; a long message that mentions it in passing is mostly about other things."""
+    said = folded(text)
+    if not said:
+        return 0.0
+    spans = [m.span() for patterns in _cues().values() for _, p in patterns for m in p.finditer(said)]
+    covered = set().union(*(range(a, b) for a, b in spans)) if spans else set()
+    return len(covered) / len(said)
 
 
 def bond_of(text: str) -> Bond | None:
@@ -91,7 +111,7 @@ def bond_of(text: str) -> Bond | None:
     if not said or len(said) > 2000:
         return None  # a long post is about the person's life, not about the bond
     for kind, patterns in _cues().items():
-        if any(p.search(said) for p in patterns):
+        if any(p.search(said) for _, p in patterns):
             return kind  # type: ignore[return-value]
     return None
 

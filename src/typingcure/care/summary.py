@@ -76,13 +76,21 @@ class Summaries(Kept):
             store.put(RECORD, self.model_dump(mode="json"))
 
 
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3400-\u4dbf]")
+
+
+def _words(text: str) -> int:
+    """Words, and in Chinese and Japanese (no spaces) about two characters a word."""
+    return len(text) // 2 if _UNSPACED.search(text) else len(text.split())
+
+
 def _phrase(text: str) -> str:
     """The start of a message: its first sentences until there are five words or more ("My boss." alone
     says little), at most PHRASE characters, cut between words."""
     said = ""
     for sentence in _SENTENCE.split(text.strip()):
         said = " ".join(f"{said} {sentence}".split())
-        if len(said.split()) >= 5 or len(said) >= PHRASE:
+        if _words(said) >= 5 or len(said) >= PHRASE:
             break
     if len(said) <= PHRASE:
         return said
@@ -97,11 +105,11 @@ def summarise(session: Any, language: str = "en", script: str | None = None, tak
     turns = [t for t in session.turns if t.user_text and not t.user_text.startswith("/")]
     hard = any(at_least(t.risk.level, "moderate") for t in turns)
     quotable = [(i, session.redactor.restore(t.user_text)) for i, t in enumerate(turns)
-                if not at_least(t.risk.level, "moderate") and len(t.user_text.split()) >= 3]
+                if not at_least(t.risk.level, "moderate") and _words(t.user_text) >= 3]
     chosen = sorted(sorted(quotable, key=lambda p: -len(p[1]))[:QUOTED])
     talked = list(dict.fromkeys(_phrase(text) for _, text in chosen))
     extra = list(takeaways or [])
-    if any("offered_safety_plan" in t.actions for t in turns) or session.plan is not None:
+    if session.plan is not None and session.plan.filled():
         extra.append(care_line("summary_plan", language, script))
     if session.profile.coping:
         extra.append(care_line("summary_coping", language, script, coping=", ".join(session.profile.coping)))

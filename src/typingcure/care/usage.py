@@ -154,7 +154,7 @@ def clock() -> Callable[[], datetime]:
 def _minutes(word: str) -> int:
     if word in ("off", "0"):
         return 0
-    if not word.isdigit() or not 1 <= int(word) <= 1440:
+    if not (word.isascii() and word.isdigit()) or len(word) > 4 or not 1 <= int(word) <= 1440:
         raise ValueError("minutes from 1 to 1440, or off")
     return int(word)
 
@@ -163,14 +163,16 @@ def time_command(usage: Usage, arg: str, now: datetime, language: str = "en", sc
     """`/time [break N|off · late on|off · many N|off · remind N [why] · daily N [why] · off]`: shows
     today's time and the reminders, or changes one (ValueError with what is allowed)."""
     words = arg.split(maxsplit=2)
+    if words:
+        words[0] = words[0].lower()
     s = usage.settings
     if words:
         what, value, why = words[0].lower(), (words[1].lower() if len(words) > 1 else ""), (words[2] if len(words) > 2 else "")
-        if what == "off" and not value:
-            usage.settings = TimeSettings(break_after=0, late_night=False, many_sessions=0)
+        if what == "off" and not value:  # the built-in reminders; the person's own stay until they turn them off
+            usage.settings = s.model_copy(update={"break_after": 0, "late_night": False, "many_sessions": 0})
         elif what == "on" and not value:
-            usage.settings = TimeSettings(remind_after=s.remind_after, remind_why=s.remind_why,
-                                          daily_after=s.daily_after, daily_why=s.daily_why)
+            usage.settings = s.model_copy(update={k: TimeSettings.model_fields[k].default
+                                                  for k in ("break_after", "late_night", "many_sessions")})
         elif what == "break" and value:
             usage.settings = s.model_copy(update={"break_after": _minutes(value)})
         elif what == "late" and value in ("on", "off"):

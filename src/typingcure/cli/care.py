@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import languages
 from ..care import care_line, care_lines, folded, plain_error
 from ..care.outcomes import Outcomes, score_of
 from ..care.summary import Summaries, Summary, summarise
@@ -73,7 +74,13 @@ class CareDesk:
     # -- commands ----------------------------------------------------------------------------------------
 
     def time_command(self, arg: str, heard: Callable[[str], None]) -> None:
-        """`/time ...`; the words of a reminder of their own are read for risk like a message."""
+        """`/time ...`; the words of a reminder of their own are read for risk like a message, and
+        words that worry are heard, not kept to be said back later."""
+        parts = arg.split(maxsplit=2)
+        why = parts[2] if len(parts) > 2 and parts[0].lower() in ("remind", "daily") else ""
+        if why and self.worrying(why):
+            heard(why)
+            return
         try:
             lines = time_command(self.usage, arg, self.now(), *self.language())
         except ValueError as exc:
@@ -82,9 +89,6 @@ class CareDesk:
         self.usage.keep(self.store)
         for shown in lines:
             self.say(shown)
-        why = arg.split(maxsplit=2)[2] if len(arg.split(maxsplit=2)) > 2 else ""
-        if why and self.worrying(why):
-            heard(why)
 
     def outcomes_command(self, arg: str, heard: Callable[[str], None]) -> None:
         """`/outcomes [distress|better|goal WORDS · cadence daily|weekly|off · clear [FIELD]]`. What the
@@ -161,7 +165,9 @@ class CareDesk:
         return {folded(w) for w in care_lines(key, "en") + care_lines(key, *self.language())}
 
     def yes(self, answer: str | None) -> bool:
-        return folded(answer or "").strip(" .!?。！") in self.words("yes_words")
+        """Any language's yes: the person may answer in another language than their last message."""
+        said = folded(answer or "").strip(" .!?。！")
+        return said in {folded(w) for code in languages.with_file("care") for w in care_lines("yes_words", code)}
 
     def worrying(self, text: str) -> bool:
         return at_least(assess_safely(self.parts.assessor, text, self.session).level, "moderate")

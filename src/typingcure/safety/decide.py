@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from ..languages import Derived, english_names, variant_for
 from ..registry import register
 from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_words
-from ..care import Bond, bond_of, care_lines
+from .. import languages
+from ..care import Bond, bond_language, bond_of, bond_share, care_lines
 from ..culture.language import OWN_NAMES
 from ..culture.profile import WORRYING, asks_for_ideas, frame as profile_frame, said_back
 from ..exercises import control_of, next_action, reply_of
@@ -164,6 +165,7 @@ EXERCISE_WORRY = 0.45  # a low reading this likely to be risk, on an exercise's 
 REST_FRAME = "Do not ask a question and give no tips: a gentle question about rest follows your reply."
 QUESTION_FRAME = "Do not ask a question: a question follows your reply. One or two short sentences about what they said."
 MODEL_SENTENCES = 2  # with a model not known to be capable, its part of an everyday reply
+BOND_SHARE = 0.4  # words about the bond this much of a message: a learned layer's moderate alone is read as the bond
 BOND_FRAME = ("The person speaks about their bond with you. Be warm, and honest that you are a computer program: "
               "never say you love them, miss them, have feelings or are a person, and never suggest they need only "
               "you. One or two sentences; what follows your reply says the rest.")
@@ -221,6 +223,12 @@ class CarePolicy:
             # "when: tonight"): one the learned layers read as risk, though short, is asked about.
             risk = risk.model_copy(update={"level": "moderate", "explanation": f"{risk.explanation}; a short exercise "
                                            "answer that reads as risk is asked about"})
+        if (risk.level == "moderate" and learned_only(risk) and not carried_over(risk) and bond_of(intake.text)
+                and bond_share(intake.text) >= BOND_SHARE):
+            # "you're the only one who gets me" alone: the classifier reads loneliness as risk; the words
+            # are about the bond, and are answered as such, in the careful frame (design/care.md).
+            risk = risk.model_copy(update={"level": "low", "explanation": f"{risk.explanation}; a learned layer's "
+                                           "reading of words about the bond with typingcure, answered as such"})
         t = self._turn(intake, risk, role, profile, now or datetime.now(), model, said, state)
         if at_least(risk.level, "high") and t.line:
             # The fixed reply names the directory and says there is no checked line: not twice.
@@ -465,10 +473,17 @@ class CarePolicy:
         a warm acknowledgement, honesty about what typingcure is, and (but for "are you real?") a gentle
         widening of their circle through what they said helps them (design/care.md). With a model not
         known to be capable the whole reply is authored: the tiny model answers "I love you too"."""
-        language, script, turn = t.intake.language, t.intake.script, t.state.turns
+        language, turn, parts = t.intake.language, t.state.turns, t.parts
+        script: str | None = t.intake.script
+        cue = bond_language(t.intake.text)
+        if cue and cue != "en" and languages.language(cue).base != language.split("-")[0]:
+            # too short for the detector ("¿eres real?"): the language of the words it used
+            info = languages.language(cue)
+            language, script = info.base, (info.script if info.variant_of else None)
+            parts = compose_parts(language, script)
         honest = _unsaid(care_lines("honest", language, script, bond), t.said, turn)
         if bond == "human":
-            after = open_question(t.intake.text, t.parts, t.said) if t.parts.can_listen else ""
+            after = open_question(t.intake.text, parts, t.said) if parts.can_listen else ""
         elif t.profile.coping:
             coping = said_back(t.profile.coping[turn % len(t.profile.coping)], language)
             after = _unsaid(care_lines("widen_named", language, script), t.said, turn).format(coping=coping)

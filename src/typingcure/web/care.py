@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..care import care_line, plain_error
-from ..care.outcomes import CADENCES, MAX_ITEMS, Outcomes, chart_svg, csv_text
+from ..care.outcomes import CADENCES, MAX_ITEMS, Outcomes, chart_svg, csv_text, score_of
 from ..care.summary import summarise
 from ..care.usage import TimeSettings, nudge
 from ..pipeline import Session, assess_safely
@@ -79,9 +79,10 @@ async def save_checkin(request: Request, state: Tc) -> Response:
     for n, (_, words) in enumerate(state.outcomes.items):
         raw = str(form.get(f"score{n}", "")).strip()
         if raw:
-            if not raw.isdigit() or not 0 <= int(raw) <= 10:
+            score = score_of(raw)
+            if score is None:
                 return outcomes_view(state, care_line("checkin_not_number", state.ui_language()), 400)
-            scores[words] = int(raw)
+            scores[words] = score
     if not scores:
         return outcomes_view(state, care_line("checkin_not_number", state.ui_language()), 400)
     state.outcomes.record(scores, now)
@@ -95,7 +96,7 @@ async def save_time(request: Request, state: Tc) -> Response:
 
     def number(name: str) -> int:
         raw = str(form.get(name, "0")).strip() or "0"
-        return int(raw) if raw.isdigit() else -1
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 5 else -1
 
     try:
         chosen = TimeSettings(break_after=number("break_after"), late_night=form.get("late_night") == "on",
@@ -104,11 +105,13 @@ async def save_time(request: Request, state: Tc) -> Response:
                               daily_why=str(form.get("daily_why", "")))
     except ValueError as exc:
         return outcomes_view(state, plain_error(exc), 400)
+    worried = await run_in_threadpool(worrying, state, [chosen.remind_why, chosen.daily_why])
+    if worried:  # heard, with the services; never kept to be said back as a reminder later
+        return outcomes_view(state, None, worried=True)
     state.usage.settings = chosen
     state.usage.shown.clear()
     state.usage.keep(state.store)
-    worried = await run_in_threadpool(worrying, state, [chosen.remind_why, chosen.daily_why])
-    return outcomes_view(state, state.ui_strings()["saved"], worried=worried)
+    return outcomes_view(state, state.ui_strings()["saved"])
 
 
 @router.get("/outcomes/chart.svg")

@@ -381,6 +381,8 @@ def web_command(state: State, name: str, command: str, arg: str, wants_json: boo
     stopping = command in ("end", "quit", "exit")
     ending = stopping and name == "chat"
     go = ("/journal" if not ending else None) if stopping else GO_TO.get(command)
+    if command == "time" and len(arg.split()) > 2:
+        go = "/outcomes#time"  # a reminder in the person's own words: set on the page that reads them for risk
     shown = "" if stopping or go else shown_here(state, name, command, arg)
     if wants_json:
         return JSONResponse({"redirect": go, "end": ending, "html": shown, "next_nonce": state.fresh_nonce()})
