@@ -16,6 +16,8 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ._text import their_words
+
 RiskLevel = Literal["none", "low", "moderate", "high", "imminent"]
 RISK_LEVELS: tuple[RiskLevel, ...] = ("none", "low", "moderate", "high", "imminent")
 
@@ -62,11 +64,6 @@ class Message:
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-# Control characters, and the invisible ones that turn text around or break lines (U+202A-202E,
-# U+2066-2069, U+2028-2029, U+200B, U+200E-200F, U+FEFF; the joiners Persian and emoji need stay):
-# what the person wrote goes into the model's instructions only as the words they read.
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def _language_code(value: Any) -> str | None:
@@ -124,7 +121,7 @@ class Profile(BaseModel):
             raise ValueError("must be a list of texts, such as [\"prayer\", \"my sister\"]")
         found: dict[str, str] = {}
         for item in value:
-            text = " ".join(_CONTROL_CHARS.sub(" ", item).split())
+            text = their_words(item)
             if len(text) > 80:
                 raise ValueError(f"each entry is at most 80 characters (one has {len(text)})")
             if text:
@@ -140,7 +137,7 @@ class Profile(BaseModel):
             return None
         if not isinstance(value, str) or len(value) > 200:
             raise ValueError("identity is a text of at most 200 characters, in the person's words")
-        return " ".join(_CONTROL_CHARS.sub(" ", value).split())
+        return their_words(value)
 
     @field_validator("languages", mode="before")
     @classmethod

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from xml.sax.saxutils import escape
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._kept import Kept
+from .._text import their_words
 from . import care_line
 
 __all__ = ["CADENCES", "RECORD", "CheckIn", "Outcomes", "chart_svg", "csv_text", "score_of"]
@@ -33,7 +33,6 @@ CADENCES: tuple[Cadence, ...] = ("daily", "weekly", "off")
 MAX_ITEMS = 3
 MAX_CHARS = 120
 MAX_CHECKINS = 2000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Colours a person with the commonest colour-vision differences can still tell apart (Okabe–Ito).
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933", "#882255")
 
@@ -43,7 +42,7 @@ def _clean(items: list[str]) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise ValueError("each entry must be text")
-        said = " ".join(_CONTROL.sub(" ", item).split())
+        said = their_words(item)
         if len(said) > MAX_CHARS:
             raise ValueError(f"each entry at most {MAX_CHARS} characters")
         if said and said.casefold() not in {o.casefold() for o in out}:
@@ -70,6 +69,8 @@ class CheckIn(BaseModel):
 class Outcomes(Kept):
     """Kept encrypted (the store's "outcomes" record, exported, removed by `wipe`)."""
 
+    store_name: ClassVar[str] = RECORD
+
     model_config = ConfigDict(extra="forbid")
     distress: list[str] = Field(default_factory=list)   # what distress looks like for them
     better: list[str] = Field(default_factory=list)     # what better would look like
@@ -83,13 +84,6 @@ class Outcomes(Kept):
     def _items(cls, value: Any) -> list[str]:
         return _clean([value] if isinstance(value, str) else list(value or ()))
 
-    @classmethod
-    def kept_in(cls, store: Any) -> Outcomes:
-        return cls.load(store.get(RECORD) if store is not None else None)
-
-    def keep(self, store: Any) -> None:
-        if store is not None:
-            store.put(RECORD, self.model_dump(mode="json"))
 
     @property
     def items(self) -> list[tuple[str, str]]:

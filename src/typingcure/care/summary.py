@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,19 +61,14 @@ class Summary(BaseModel):
 class Summaries(Kept):
     """Kept encrypted (the store's "summaries" record), only those the person chose to keep."""
 
+    store_name: ClassVar[str] = RECORD
+
     model_config = ConfigDict(extra="forbid")
     items: list[Summary] = Field(default_factory=list)
 
-    @classmethod
-    def kept_in(cls, store: Any) -> Summaries:
-        return cls.load(store.get(RECORD) if store is not None else None)
 
     def add(self, summary: Summary) -> None:
         self.items = [*self.items, summary][-MAX_KEPT:]
-
-    def keep(self, store: Any) -> None:
-        if store is not None:
-            store.put(RECORD, self.model_dump(mode="json"))
 
 
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3400-\u4dbf]")

@@ -13,14 +13,14 @@ about risk (it waits for a later turn), never a lock-out. Design and choices: de
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._kept import Kept
+from .._text import their_words
 from ..types import at_least
 from . import care_line
 
@@ -33,7 +33,6 @@ DAYS_KEPT = 400
 # A turn that did one of these spoke about safety: no reminder about time in it.
 SAFETY_ACTIONS = frozenset({"crisis_reply", "emergency_first", "asked_about_safety", "asked_about_suicide",
                             "checked_in", "care_card", "offered_safety_plan", "guidance_for_helper"})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 Minutes = Annotated[int, Field(ge=0, le=1440)]
@@ -54,7 +53,7 @@ class TimeSettings(BaseModel):
     @field_validator("remind_why", "daily_why")
     @classmethod
     def _words(cls, value: str) -> str:
-        value = " ".join(_CONTROL.sub(" ", value).split())
+        value = their_words(value)
         if len(value) > 120:
             raise ValueError("at most 120 characters")
         return value
@@ -69,6 +68,8 @@ class Day(BaseModel):
 class Usage(Kept):
     """Kept encrypted (the store's "usage" record, exported, removed by `wipe`)."""
 
+    store_name: ClassVar[str] = RECORD
+
     model_config = ConfigDict(extra="forbid")
     settings: TimeSettings = Field(default_factory=lambda: TimeSettings())
     days: dict[str, Day] = Field(default_factory=dict)       # ISO date -> time and sessions that day
@@ -77,13 +78,6 @@ class Usage(Kept):
     last_seen: datetime | None = None
     shown: dict[str, str] = Field(default_factory=dict)      # reminder -> the period it was last said in
 
-    @classmethod
-    def kept_in(cls, store: Any) -> Usage:
-        return cls.load(store.get(RECORD) if store is not None else None)
-
-    def keep(self, store: Any) -> None:
-        if store is not None:
-            store.put(RECORD, self.model_dump(mode="json"))
 
     def tick(self, now: datetime) -> None:
         """A message now: a new session after a gap of IDLE (or at the first), else time added."""

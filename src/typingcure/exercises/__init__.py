@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from .._kept import Kept
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -297,14 +297,11 @@ RECORD = "exercises"  # the store's record of the book
 class ExerciseBook(Kept):
     """What is kept (the store's "exercises" record, encrypted, exported): a paused run and the cards."""
 
+    store_name: ClassVar[str] = RECORD
+
     model_config = ConfigDict(extra="forbid")
     paused: ExerciseRun | None = None
     cards: list[Card] = Field(default_factory=list)
-
-    @classmethod
-    def kept_in(cls, store: Any) -> ExerciseBook:
-        """The book kept in an open store, or an empty one (no store: history is off)."""
-        return cls.load(store.get(RECORD) if store is not None else None)
 
 
 # -- the commands, the same in the terminal and the web page ------------------------------------------
@@ -389,8 +386,8 @@ def sync(book: ExerciseBook, session: Any, store: Any = None) -> bool:
     session.cards.clear()
     book.paused = session.exercise
     changed = book.model_dump_json() != before
-    if changed and store is not None:
-        store.put(RECORD, book.model_dump(mode="json"))
+    if changed:
+        book.keep(store)
     return changed
 
 

@@ -968,6 +968,11 @@ NEGATED_WORDS = 12  # ... and so does a short passage with a negation in it
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
+def _word_count(passage: str) -> int:
+    """Words, and in Chinese, Japanese and Korean about two characters a word."""
+    return len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
+
+
 @languages.cached
 def negation_cue() -> re.Pattern[str]:
     """Negation words of every language (`negation_cues` in its folder), anywhere in a message (the
@@ -1066,7 +1071,7 @@ class LayeredAssessor(LexiconAssessor):
                 # A few words ("My family", "go on") are close to many exemplars and mean little on
                 # their own: there similarity alone says low at most (explicit short messages are
                 # the lexicons' work, as for the classifier below).
-                words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
+                words = _word_count(passage)
                 cap: RiskLevel | None = "low" if words < SHORT_WORDS else None
                 found += [
                     Hit(Pattern(f"semantic:{h.exemplar.category}", h.exemplar.category, h.exemplar.level, _NEVER),
@@ -1088,7 +1093,7 @@ class LayeredAssessor(LexiconAssessor):
                 # Its moderate cut keeps 97% of no-risk texts below. On a short passage ("thanks for
                 # listening", "I'd never hurt myself") it has too little to go on: there it needs
                 # the high cut for moderate. Explicit short messages are the lexicons' work.
-                words = len(passage.split()) if not _UNSPACED.search(passage) else len(passage) // 2
+                words = _word_count(passage)
                 # Outside English it has seen only our own few hundred messages per language and
                 # XSafety's prompts, and reads a sad message as a risky one more readily
                 # (design/risk-encoders.md): there it has its own moderate cut, chosen the same way.

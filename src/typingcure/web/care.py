@@ -129,8 +129,7 @@ async def checkins_csv(state: Tc) -> Response:
 @router.get("/summary", response_class=HTMLResponse)
 async def summary_page(state: Tc) -> Response:
     """The summary of the conversation under way (or of the one just ended), to keep if they want."""
-    session = state.page("chat").session
-    summary = state.ended if state.ended is not None and not session.turns else summary_of(state, session)
+    summary = summary_now(state)
     return state.render("summary.html", title=care_line("summary_title", state.ui_language()), summary=summary,
                         keepable=state.store is not None and bool(summary.talked or summary.takeaways),
                         kept=state.kept_text())
@@ -139,8 +138,7 @@ async def summary_page(state: Tc) -> Response:
 @router.post("/summary/keep")
 async def keep_summary(request: Request, state: Tc) -> Response:
     form = await checked(request)
-    session = state.page("chat").session
-    summary = state.ended if state.ended is not None and not session.turns else summary_of(state, session)
+    summary = summary_now(state)
     language = state.ui_language()
     if form.get("keep") == "yes" and state.store is not None:
         state.summaries.add(summary)
@@ -151,6 +149,12 @@ async def keep_summary(request: Request, state: Tc) -> Response:
     state.ended = None
     return state.render("summary.html", title=care_line("summary_title", language), summary=None, said=said,
                         keepable=False, kept=state.kept_text())
+
+
+def summary_now(state: State) -> Any:
+    """The summary of the conversation under way, or of the one just ended when none has begun since."""
+    session = state.page("chat").session
+    return state.ended if state.ended is not None and not session.turns else summary_of(state, session)
 
 
 def summary_of(state: State, session: Session) -> Any:
