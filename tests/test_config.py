@@ -42,7 +42,7 @@ def test_public_surface_is_curated() -> None:
     for name in typingcure.__all__:
         assert hasattr(typingcure, name), name
     public = {n for n in dir(typingcure) if not n.startswith("_")}
-    modules = {"api", "backends", "care", "commands", "composition", "config", "culture", "errors", "evals", "exercises", "explain", "languages", "personas", "pipeline", "plugins", "redact", "registry", "roles", "store",
+    modules = {"api", "backends", "care", "commands", "composition", "config", "culture", "errors", "evals", "exercises", "explain", "languages", "personas", "pipeline", "plugins", "proxy", "redact", "registry", "roles", "store",
                "safety", "state", "types", "cli", "web"}
     assert public - modules == set(typingcure.__all__) - {"__version__"}
 

@@ -57,6 +57,7 @@ from .types import (
 )
 
 Release = Callable[[str], None]
+Decided = Callable[[RiskAssessment, PolicyDecision], None]
 HISTORY_MESSAGES = 8
 HISTORY_CHARS = 6000
 LONGEST_SENTENCE = 400
@@ -132,6 +133,12 @@ class Parts:
     # only for a model not known to be capable, both sides for one that is (design/replies.md).
     model_history: str | None = None
     composition: TurnSpec | None = None  # the spec the assessor, policy and guards were built from (/why)
+    # The model's line breaks and indentation kept in what is released (the proxy: a chatbot's lists
+    # and code); off, each sentence is released trimmed, followed by one space.
+    keep_layout: bool = False
+    # Did the model answer in another way than text (the proxy: the upstream's tool calls)? Then a
+    # reply with no text is what it meant, and no authored reply takes its place.
+    answered: Callable[[], bool] | None = None
 
     def traits(self) -> ModelTraits:
         if self.model is not None:
@@ -174,7 +181,10 @@ class _Clock:
         return (time.perf_counter() - self._last) * 1000
 
 
-def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release | None = None) -> TurnResult:
+def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release | None = None,
+             on_decided: Decided | None = None) -> TurnResult:
+    """`on_release` sees each checked piece of the reply as it is released; `on_decided` the risk and
+    the decision, once they are known and before the model is asked (the proxy sends its headers then)."""
     release = on_release or (lambda _text: None)
     clock = _Clock()
 
@@ -185,14 +195,14 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
         intake = _redact(intake, session.redactor)
     clock.done("intake", intake.verdict, intake.explanation)
 
-    risk = _assess(parts.assessor, intake, session)
-    screened = _screen_profile(parts.assessor, session, intake.language)
-    risk = _with_profile_risk(risk, screened, session)
+    risk, screened = assess_turn(parts.assessor, intake, session)
     clock.done("assess", risk.level, risk.explanation)
 
     decision = _with_persona(session, _decide(parts.policy, intake, risk, session, parts.clock(), parts.traits(),
                                               screened.profile))
     clock.done("decide", decision.verdict, decision.explanation)
+    if on_decided is not None:
+        on_decided(risk, decision)
 
     ctx = _check_context(session, intake, risk, decision)
     sentences, regenerate, generate_note = _generate(session, intake, decision, parts)
@@ -200,8 +210,8 @@ def run_turn(session: Session, text: str, parts: Parts, *, on_release: Release |
     one_question = decision.follow_up_asks
     released, checks, check_ms = _check_and_release(sentences, parts.guards, ctx, release, limit, regenerate,
                                                     one_question=one_question, seconds=parts.reply_seconds,
-                                                    look_at=decision.max_sentences)
-    if decision.verdict == "generate" and not released:
+                                                    look_at=decision.max_sentences, keep_layout=parts.keep_layout)
+    if decision.verdict == "generate" and not released and not (parts.answered and parts.answered()):
         released, checks = _authored_instead(session, intake, decision, ctx, checks, release)
     elif "authored_question" in decision.actions:
         released, checks = _reflect_if_missed(session, intake, ctx, released, checks, release, parts.guards)
@@ -270,6 +280,15 @@ def _redact(intake: IntakeResult, redactor: Redactor) -> IntakeResult:
 def assess_safely(assessor: Assessor, text: str, session: Session, language: str | None = None) -> RiskAssessment:
     """The assessor, failing safe: for text outside a turn (a safety-plan answer, the plan form)."""
     return _assess_text(assessor, text, session, language or session.profile.language or detect(text).language)
+
+
+def assess_turn(assessor: Assessor, intake: IntakeResult, session: Session) -> tuple[RiskAssessment, Screened]:
+    """The turn's risk, failing safe: the message in its conversation, and what the person wrote in
+    their profile (a profile text that reads as risk is heard once). The proxy asks this first, to
+    relay a message at no risk untouched."""
+    risk = _assess(assessor, intake, session)
+    screened = _screen_profile(assessor, session, intake.language)
+    return _with_profile_risk(risk, screened, session), screened
 
 
 def _assess(assessor: Assessor, intake: IntakeResult, session: Session) -> RiskAssessment:
@@ -530,7 +549,7 @@ def split_sentences(chunks: Iterable[str]) -> Iterator[str]:
 def _check_and_release(
     sentences: Iterator[str], guards: Sequence[Guard], ctx: CheckContext, release: Release, limit: int | None,
     regenerate: Regenerate | None = None, *, one_question: bool = False, seconds: float | None = None,
-    look_at: int | None = None,
+    look_at: int | None = None, keep_layout: bool = False,
 ) -> tuple[list[str], list[CheckResult], float]:
     """Release each sentence once the guards pass it; ask the model again once when a guard names a
     rule, and replace if the rule is broken twice. With `one_question` (a fixed question follows),
@@ -538,7 +557,7 @@ def _check_and_release(
     After `seconds` the model's reply ends at the last whole sentence (asking again included); with
     `look_at`, no more than that many of the model's sentences are read (kept or dropped).
     Returns (released, non-pass checks, ms in guards)."""
-    out = _Releaser(guards, ctx, release, limit, one_question, look_at)
+    out = _Releaser(guards, ctx, release, limit, one_question, look_at, keep_layout)
     deadline = None if seconds is None else time.monotonic() + seconds
     current, asked_again = sentences, False
     try:
@@ -577,6 +596,7 @@ class _Releaser:
     limit: int | None
     one_question: bool
     look_at: int | None
+    keep_layout: bool = False
     released: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     guard_ms: float = 0.0
@@ -585,7 +605,8 @@ class _Releaser:
     def read(self, sentences: Iterator[str], *, may_ask_again: bool) -> str | None:
         """Check and release sentences until the reply ends; a rule to ask the model again with, or None."""
         for sentence in sentences:
-            sentence = unquoted(sentence)
+            if not self.keep_layout:
+                sentence = unquoted(sentence)
             if not sentence.strip():
                 continue
             self.seen += 1
@@ -605,7 +626,10 @@ class _Releaser:
                                                explanation="the rule was broken again after asking; replaced"))
                 self.emit(self.ctx.replies["fallback"])
                 return None
-            self.emit(text)
+            if self.keep_layout and text == sentence.strip():  # passed as written: its line breaks and indentation too
+                self.emit(sentence, as_written=True)
+            else:
+                self.emit(text)
             if action == "stop":
                 return None
         return None
@@ -623,7 +647,9 @@ class _Releaser:
         self.checks.extend(results)
         return results, text, action
 
-    def emit(self, text: str) -> None:
+    def emit(self, text: str, *, as_written: bool = False) -> None:
+        """Release `text`; a repair repeated twice running is said once. `as_written`: the model's own
+        sentence with its layout (a line of code may well repeat the one before it)."""
         if self.one_question:
             kept = [part for part in split_sentences([text]) if not part.rstrip().endswith(QUESTION_MARKS)]
             if "".join(kept).strip() != text.strip():
@@ -632,8 +658,8 @@ class _Releaser:
                                                explanation="a question from typingcure follows, so this question was "
                                                "held back: one question at a time"))
             text = "".join(kept).strip()
-        if text.strip() and (not self.released or self.released[-1].strip() != text.strip()):  # repeated repairs say it once
-            piece = text + ("" if text.endswith((" ", "\n")) else " ")
+        if text.strip() and (as_written or not self.released or self.released[-1].strip() != text.strip()):
+            piece = text + ("" if as_written or text.endswith((" ", "\n")) else " ")
             self.released.append(piece)
             self.ctx.said.append(text.strip())  # a sentence is said once per conversation, this reply included
             self.ctx.reply.append(text.strip())
@@ -707,8 +733,9 @@ def _deliver(
 ) -> TurnResult:
     pieces = list(released)
     if decision.follow_up:
-        pieces.append(decision.follow_up)
-        release(decision.follow_up)
+        follow_up = (" " if pieces and not pieces[-1][-1:].isspace() else "") + decision.follow_up
+        pieces.append(follow_up)
+        release(follow_up)
     reply = "".join(pieces).strip()
     notes, words = list(decision.notes), replies(intake.language, intake.script)
     actions = list(decision.actions) + [f"guard:{c.guard}:{c.verdict}" for c in checks]

@@ -11,11 +11,11 @@ did over time is kept, encrypted, in the store's records `usage`, `outcomes` and
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any, Literal
 
 from .. import languages
+from ..safety.assess import Rx, literals_of
 
 __all__ = ["BONDS", "Bond", "bond_language", "bond_of", "bond_share", "care_line", "care_lines", "care_web", "folded", "plain_error"]
 
@@ -72,16 +72,16 @@ def folded(text: str) -> str:
 
 
 @languages.cached
-def _cues() -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
+def _cues() -> dict[str, tuple[tuple[str, Rx], ...]]:
     """Every language's cues, by kind, with the language each is of: a message is read with all of
-    them (people mix languages)."""
-    cues: dict[str, list[tuple[str, re.Pattern[str]]]] = {kind: [] for kind in BONDS}
+    them (people mix languages). Each is an `Rx`: a cue whose literals a message lacks is not run."""
+    cues: dict[str, list[tuple[str, Rx]]] = {kind: [] for kind in BONDS}
     for code in languages.with_file("care"):
         raw = (languages.load(code, "care") or {}).get("cues") or {}
         for kind, patterns in raw.items():
             if kind not in cues:
                 raise ValueError(f"{languages.where(code, 'care')}: unknown cue kind {kind!r}; one of {BONDS}")
-            cues[kind] += [(code, re.compile(p, re.IGNORECASE)) for p in patterns or ()]
+            cues[kind] += [(code, Rx(p, languages.where(code, "care"))) for p in patterns or ()]
     return {kind: tuple(v) for kind, v in cues.items()}
 
 
@@ -89,7 +89,8 @@ def bond_language(text: str) -> str | None:
     """The language whose words about the bond a message uses, other than English where another's
     match too ("¿eres real?" is too short for the detector, but its cue is Spanish's)."""
     said = folded(text)
-    found = [code for patterns in _cues().values() for code, p in patterns if p.search(said)]
+    held = literals_of(said)
+    found = [code for patterns in _cues().values() for code, p in patterns if p.may_match(said, held) and p.regex.search(said)]
     return next((c for c in found if c != "en"), found[0] if found else None)
 
 
@@ -99,7 +100,8 @@ def bond_share(text: str) -> float:
     said = folded(text)
     if not said:
         return 0.0
-    spans = [m.span() for patterns in _cues().values() for _, p in patterns for m in p.finditer(said)]
+    held = literals_of(said)
+    spans = [m.span() for patterns in _cues().values() for _, p in patterns if p.may_match(said, held) for m in p.matches(said)]
     covered = set().union(*(range(a, b) for a, b in spans)) if spans else set()
     return len(covered) / len(said)
 
@@ -110,8 +112,9 @@ def bond_of(text: str) -> Bond | None:
     said = folded(text)
     if not said or len(said) > 2000:
         return None  # a long post is about the person's life, not about the bond
+    held = literals_of(said)
     for kind, patterns in _cues().items():
-        if any(p.search(said) for _, p in patterns):
+        if any(p.may_match(said, held) and p.regex.search(said) for _, p in patterns):
             return kind  # type: ignore[return-value]
     return None
 

@@ -22,6 +22,7 @@ from .evals import eval_group
 from .exercise import exercise_group
 from .models import models_group
 from .outcomes import outcomes_group
+from .proxy import proxy_command
 from .reply import reply_command
 from .serve import serve_command
 from .store_cmds import export_command, forget_command, history_command, passphrase_command, wipe_command
@@ -43,6 +44,7 @@ cli.add_command(assess_command)
 cli.add_command(models_group)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
+cli.add_command(proxy_command)
 cli.add_command(countries_command)
 cli.add_command(exercise_group)
 cli.add_command(outcomes_group)

@@ -35,7 +35,7 @@ TEXT_KEYS = ("title", "summary", "intro")
 class RoleRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     no_lists: bool = False
-    max_sentences: int = Field(default=8, ge=1, le=20)
+    max_sentences: int | None = Field(default=8, ge=1, le=20)  # None: no limit (the proxy's role only)
     max_steps: int | None = Field(default=None, ge=1, le=5)  # concrete steps in one reply
     rest_first: bool = False  # rest and care before any step when the person is worn out or crying
 
@@ -53,6 +53,9 @@ class Role(BaseModel):
     title: str
     summary: str
     speaks: Literal["always", "on_risk"]
+    # typingcure's own offers after an everyday reply (rest for someone worn out, what helps them);
+    # off for the proxy, where the reply is the client's chatbot's.
+    offers: bool = True
     intro: str
     prompt: str
     rest_prompt: str = ""
@@ -99,11 +102,17 @@ def role_names() -> list[str]:
     return _yaml.names_in("typingcure.roles", SHOWN_FIRST)
 
 
+# Roles that are not offered to a person: the proxy speaks in `proxy` (`_proxy.yaml`): the client's
+# chatbot answers in its own voice, with typingcure's frames and checks (design/proxy.md).
+HIDDEN = ("proxy",)
+
+
 @cache
 def load_role(name: str) -> Role:
-    if name not in role_names():
+    if name not in role_names() and name not in HIDDEN:
         raise ConfigError(f"unknown role {name!r} (choose from: {', '.join(role_names())})")
-    raw = _yaml.safe_load(files("typingcure.roles").joinpath(f"{name}.yaml").read_text("utf-8"))
+    file = f"_{name}.yaml" if name in HIDDEN else f"{name}.yaml"
+    raw = _yaml.safe_load(files("typingcure.roles").joinpath(file).read_text("utf-8"))
     try:
         return Role(**raw)
     except (TypeError, ValidationError) as exc:

@@ -156,6 +156,11 @@ def _seen(text: str) -> _Seen:
     return seen
 
 
+def literals_of(text: str) -> frozenset[str]:
+    """The known literals `text` holds, for `Rx.may_match(text, held)` over many patterns at once."""
+    return _seen(text).held
+
+
 def _ends(text: str, chars: str) -> list[int]:
     """Where any of `chars` stands in `text`, in order."""
     seen = _seen(text)

@@ -426,11 +426,13 @@ class CarePolicy:
                                "capable: a reply composed from authored lines, then a gentle question", t.notes, base)
         if t.role.name in ROLE_TURNS:
             return getattr(self, f"_{t.role.name}")(t, actions)
-        rest = sounds_worn_out(intake.text) and not t.state.rest_within(REST_EVERY)
+        offers = t.role.offers
+        rest = offers and sounds_worn_out(intake.text) and not t.state.rest_within(REST_EVERY)
         # Asked for ideas, by someone who said what helps them: that, in their words, is offered back.
-        ideas = (not rest and bool(t.profile.coping) and asks_for_ideas(intake.text)
+        ideas = (offers and not rest and bool(t.profile.coping) and asks_for_ideas(intake.text)
                  and not t.state.coping_offered_within(COPING_EVERY))
-        ask = (not rest and not t.profile.coping and not t.state.coping_asked and sounds_worn_out(intake.text))
+        ask = (offers and not rest and not t.profile.coping and not t.state.coping_asked
+               and sounds_worn_out(intake.text))
         if t.model.weak_in(intake.language, intake.script) and parts.can_listen and t.role.name == "listener":
             if not t.state.composed_language:
                 t.notes.append(text["note_weak_model_composed"].format(language=OWN_NAMES.get(intake.language, intake.language)))
@@ -679,7 +681,7 @@ class CarePolicy:
     @staticmethod
     def _prompt(role: Role, language: str, risk: RiskAssessment, constraints: tuple[str, ...],
                 prompt: str | None = None, *, profile: Profile | None = None) -> str:
-        parts = [prompt or role.prompt]
+        parts = [prompt or role.prompt] if (prompt or role.prompt) else []  # the proxy's role has no prompt of its own
         if profile is not None and (chosen := profile_frame(profile)):
             parts.append(chosen)  # what the person chose: their coping, what to avoid, their register
         if language not in ("en", "und") and language in LANGUAGE_NAMES:
