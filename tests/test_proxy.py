@@ -434,3 +434,35 @@ def test_in_front_of_llama_cpp_server_with_the_bundled_model(serve: Any, server:
     crisis = client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": CRISIS}])
     assert crisis.model_extra["typingcure"]["upstream"] == "not_called"
     assert [m.id for m in client.models.list()] == ["smollm2"]
+
+
+def test_a_conversation_given_as_messages_is_not_asked_the_same_question_twice(serve: Any) -> None:
+    """The proxy keeps no turns: what typingcure asked is read from its own earlier replies, in the
+    language they were written in."""
+    up = upstream_of(serve, ["never"])
+    proxy = proxy_of(serve, up)
+    first = post(proxy, MODERATE).json()
+    asked = first["choices"][0]["message"]["content"]
+    assert "asked_about_suicide" in first["typingcure"]["actions"]
+    again = post(proxy, body={"model": "m", "messages": [
+        {"role": "user", "content": MODERATE}, {"role": "assistant", "content": asked},
+        {"role": "user", "content": "I don't know, I'm just so tired of everything and everyone."}]}).json()
+    assert again["typingcure"]["risk"]["level"] == "moderate"
+    assert "asked_about_suicide" not in again["typingcure"]["actions"]
+    question = "are you having thoughts of ending your life"
+    assert question in asked.lower() and question not in again["choices"][0]["message"]["content"].lower()
+    spanish = post(proxy, body={"model": "m", "messages": [
+        {"role": "user", "content": "Todos estarían mejor sin mí."},
+        {"role": "assistant", "content": post(proxy, "Todos estarían mejor sin mí.").json()["choices"][0]["message"]["content"]},
+        {"role": "user", "content": "No sé, estoy muy cansada de todo."}]}).json()
+    assert "asked_about_suicide" not in spanish["typingcure"]["actions"]
+
+
+def test_the_crisis_reply_names_no_command_the_clients_app_does_not_have(serve: Any) -> None:
+    proxy = proxy_of(serve, upstream_of(serve, ["never"]))
+    for text in ("I want to kill myself, I have thought about how.", "Quiero matarme, ya pensé cómo hacerlo."):
+        for stream in (False, True):
+            response = post(proxy, text, stream=stream)
+            shown = streamed(response)[0] if stream else content(response)
+            assert response.headers["x-typingcure-risk"] in ("high", "imminent")
+            assert "/plan" not in shown and "?" in shown

@@ -39,7 +39,7 @@ from .safety.guards import uses_their_words
 from .safety.decide import ModelTraits, Policy
 from .safety.plan import SafetyPlan
 from .redact import Redactor
-from .safety.replies import replies
+from .safety.replies import asked_in, replies
 from .state import ConversationState, Rehearsal
 from ._text import is_blank
 from .types import (
@@ -84,7 +84,7 @@ class Session:
         """What earlier turns did that later ones depend on (typingcure.state). A conversation given
         as messages only (`reply --json`) kept no turns: a rehearsal is read from typingcure's lines."""
         exercise = self.exercise if self.exercise is not None and self.exercise.active else None
-        if self.turns or self.role != "rehearsal" or not self.messages:
+        if self.turns or not self.messages:
             return replace(ConversationState.of_turns(self.turns), exercise=exercise)
         pairs, person = [], None
         for m in self.messages:
@@ -93,9 +93,11 @@ class Session:
             elif m.role == "assistant" and person is not None:
                 pairs.append((person, m.content))
                 person = None
+        state = replace(ConversationState.of_actions([asked_in(reply) for _, reply in pairs]), exercise=exercise)
+        if self.role != "rehearsal":
+            return state
         run = rehearsal_actions(pairs)
-        return ConversationState(turns=len(run), roles=("rehearsal",) * len(run), rehearsal=Rehearsal.of(run),
-                                 exercise=exercise)
+        return replace(state, roles=("rehearsal",) * len(run), rehearsal=Rehearsal.of(run))
 
     def user_texts(self) -> list[str]:
         return [m.content for m in self.messages if m.role == "user"]

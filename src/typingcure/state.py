@@ -101,6 +101,12 @@ class ConversationState:
         return count
 
     @classmethod
+    def of_actions(cls, actions: Sequence[Iterable[str]]) -> ConversationState:
+        """From what each earlier turn did, as read from typingcure's replies (a conversation given as
+        messages only: `reply --json`, the proxy)."""
+        return cls._of([(a, ()) for a in actions])
+
+    @classmethod
     def of_decisions(cls, decisions: Sequence[PolicyDecision]) -> ConversationState:
         """From the policy's decisions only (a caller that kept no turns): no guard actions, no notes."""
         return cls._of([(d.actions, d.constraints) for d in decisions])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 import sys
 import time
 import uuid
@@ -51,6 +52,13 @@ from .shapes import ChatRequest, ProxyError, chunk, completion, read_request
 from .upstream import Upstream, UpstreamError, UpstreamTurn
 
 ROLE = "proxy"  # the hidden role: the client's chatbot answers in its own voice (roles/_proxy.yaml)
+# "(type /plan)" in a crisis reply names a command of typingcure's own chat, which a client's app
+# does not have: the offer to make a plan together stays, the command goes (in every language).
+_COMMAND = re.compile(r"\s*[(（][^()（）]*/plan[^()（）]*[)）]")
+
+
+def for_the_client(text: str) -> str:
+    return _COMMAND.sub("", text)
 
 
 class _ThisTurn:
@@ -130,7 +138,8 @@ class Proxy:
              ) -> tuple[TurnResult, UpstreamTurn]:
         backend = UpstreamTurn(self.upstream, chat.body, auth=auth, capable=self.policy.capable)
         parts = replace(self.parts, backend=backend, assessor=assessor, answered=lambda: bool(backend.tool_calls))
-        return run_turn(session, text, parts, on_release=release, on_decided=decided), backend
+        turn = run_turn(session, text, parts, on_release=lambda piece: release(for_the_client(piece)), on_decided=decided)
+        return turn.model_copy(update={"reply": for_the_client(turn.reply)}), backend
 
     def card_text(self, turn: TurnResult) -> str:
         if self.policy.care_card != "text" or not turn.decision.resources:

@@ -146,7 +146,11 @@ def situation_of(risk: RiskAssessment, text: str, parts: ComposeParts) -> str | 
     for category in ("suicide", "self_harm"):
         if category in categories and serious:
             return category
-    if "psychosis_mania" in categories:
+    guessed = [e for e in risk.evidence if e.category == "psychosis_mania"]
+    if "psychosis_mania" in categories and (serious or not all(e.detector.startswith(("classifier", "semantic"))
+                                                               for e in guessed)):
+        # A learned layer's low guess alone ("so stressed I haven't slept properly in days": 0.45) is
+        # not answered as racing energy or voices the person never wrote of; the cues above are.
         return "mania" if any("mania" in e.explanation for e in risk.evidence) else "psychosis"
     for category in ("eating_disorder", "abuse", "self_harm"):
         if category in categories and at_least(risk.level, "low"):
