@@ -85,12 +85,35 @@ def _cues() -> dict[str, tuple[tuple[str, Rx], ...]]:
     return {kind: tuple(v) for kind, v in cues.items()}
 
 
+@languages.cached
+def _cue_index() -> tuple[dict[str, tuple[tuple[int, str, str, Rx], ...]], tuple[tuple[int, str, str, Rx], ...]]:
+    """The cues by a literal each must contain (one of its first set), and those that need none,
+    each with its place in `_cues()`: a message is tried only against cues whose literal it holds."""
+    by_literal: dict[str, list[tuple[int, str, str, Rx]]] = {}
+    always: list[tuple[int, str, str, Rx]] = []
+    cues = [(kind, code, p) for kind, patterns in _cues().items() for code, p in patterns]
+    for place, (kind, code, p) in enumerate(cues):
+        entry = (place, kind, code, p)
+        if not p.needs:
+            always.append(entry)
+        for literal in p.needs[0] if p.needs else ():
+            by_literal.setdefault(literal, []).append(entry)
+    return {k: tuple(v) for k, v in by_literal.items()}, tuple(always)
+
+
+def _found(said: str) -> list[tuple[str, str]]:
+    """(kind, language) of every cue the folded message matches, in the order of `_cues()`."""
+    by_literal, always = _cue_index()  # first: making the cues adds their literals to what a text is read for
+    held = literals_of(said)
+    tried = {entry for lit in held for entry in by_literal.get(lit, ())} | set(always)
+    return [(kind, code) for _, kind, code, p in sorted(tried, key=lambda entry: entry[0])
+            if p.may_match(said, held) and p.regex.search(said)]
+
+
 def bond_language(text: str) -> str | None:
     """The language whose words about the bond a message uses, other than English where another's
     match too ("¿eres real?" is too short for the detector, but its cue is Spanish's)."""
-    said = folded(text)
-    held = literals_of(said)
-    found = [code for patterns in _cues().values() for code, p in patterns if p.may_match(said, held) and p.regex.search(said)]
+    found = [code for _, code in _found(folded(text))]
     return next((c for c in found if c != "en"), found[0] if found else None)
 
 
@@ -100,8 +123,9 @@ def bond_share(text: str) -> float:
     said = folded(text)
     if not said:
         return 0.0
+    cues = _cues()
     held = literals_of(said)
-    spans = [m.span() for patterns in _cues().values() for _, p in patterns if p.may_match(said, held) for m in p.matches(said)]
+    spans = [m.span() for patterns in cues.values() for _, p in patterns if p.may_match(said, held) for m in p.matches(said)]
     covered = set().union(*(range(a, b) for a, b in spans)) if spans else set()
     return len(covered) / len(said)
 
@@ -112,11 +136,8 @@ def bond_of(text: str) -> Bond | None:
     said = folded(text)
     if not said or len(said) > 2000:
         return None  # a long post is about the person's life, not about the bond
-    held = literals_of(said)
-    for kind, patterns in _cues().items():
-        if any(p.may_match(said, held) and p.regex.search(said) for _, p in patterns):
-            return kind  # type: ignore[return-value]
-    return None
+    found = _found(said)
+    return found[0][0] if found else None  # type: ignore[return-value]
 
 
 def plain_error(exc: ValueError) -> str:

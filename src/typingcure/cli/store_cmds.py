@@ -18,8 +18,8 @@ import click
 
 from ..config import user_dir
 from ..errors import InputError
-from ..store import (KEY_NAME, KeyFile, LockedError, SQLiteStore, open_store, passphrase_from_env, skipped_note,
-                     to_markdown, wipe, write_private)
+from ..store import (LockedError, Store, history_at, open_store, passphrase_from_env, skipped_note,
+                     to_markdown, write_private)
 
 FIRST_TIME = """Keep your history? It is kept on this computer, encrypted with a passphrase you choose.
 If you lose the passphrase, nobody can recover the history, not even you.
@@ -61,7 +61,7 @@ def choose_passphrase() -> str | None:
     raise InputError(f"the two passphrases were different {TRIES} times; nothing was set up")
 
 
-def unlock(prompt: str) -> SQLiteStore | None:
+def unlock(prompt: str) -> Store | None:
     """Open the existing store with a passphrase typed on the terminal: three tries, None for Enter
     alone, LockedError after the third wrong one."""
     for left in reversed(range(TRIES)):
@@ -77,7 +77,7 @@ def unlock(prompt: str) -> SQLiteStore | None:
     return None  # not reached: the last wrong try raised
 
 
-def open_history() -> tuple[SQLiteStore | None, NotKept | None]:
+def open_history() -> tuple[Store | None, NotKept | None]:
     """The chat's store, or why there is none. From TYPINGCURE_PASSPHRASE when it is set (one try:
     a wrong one is LockedError, exit 5); else asked in a terminal, where Enter alone keeps nothing and
     three wrong tries keep nothing too, so the conversation can still go on."""
@@ -86,7 +86,7 @@ def open_history() -> tuple[SQLiteStore | None, NotKept | None]:
         return open_store(secret), None
     if not sys.stdin.isatty():
         return None, "no terminal"
-    if not KeyFile(user_dir() / KEY_NAME).exists():
+    if not history_at(user_dir()).exists():
         try:
             secret = choose_passphrase()
         except InputError:
@@ -99,12 +99,13 @@ def open_history() -> tuple[SQLiteStore | None, NotKept | None]:
     return (store, None) if store is not None else (None, "skipped")
 
 
-def _store() -> SQLiteStore:
-    if not KeyFile(user_dir() / KEY_NAME).exists():
-        raise InputError(f"nothing is stored in {user_dir()}")
+def _store() -> Store:
+    where = history_at(user_dir())
+    if not where.exists():
+        raise InputError(f"nothing is stored in {where.shown}")
     secret = passphrase_from_env()
     if secret:
-        store: SQLiteStore | None = open_store(secret, create=False)  # one try: a wrong one is exit 5, for scripts
+        store: Store | None = open_store(secret, create=False)  # one try: a wrong one is exit 5, for scripts
     else:
         store = unlock("Passphrase: ") if sys.stdin.isatty() else None
     if store is None:
@@ -169,15 +170,15 @@ def wipe_command(yes: bool) -> None:
     if not yes:
         if not sys.stdin.isatty():
             raise InputError("wipe deletes everything for good; add --yes to confirm")
-        click.confirm(f"Delete everything typingcure kept in {user_dir()}, for good?", abort=True)
-    removed = wipe(user_dir())
+        click.confirm(f"Delete everything typingcure kept in {history_at(user_dir()).shown}, for good?", abort=True)
+    removed = history_at(user_dir()).wipe()
     click.echo("wiped: " + (", ".join(removed) if removed else "nothing was stored"))
 
 
 @click.command("passphrase")
 def passphrase_command() -> None:
     """Change the passphrase (the data key is re-wrapped; nothing is re-encrypted)."""
-    keys = KeyFile(user_dir() / KEY_NAME)
+    keys = history_at(user_dir())
     if not keys.exists():
         raise InputError("nothing is stored yet")
     if not sys.stdin.isatty():

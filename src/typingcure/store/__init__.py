@@ -12,24 +12,37 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import user_dir
 from ..pipeline import Recorder, Session
 from ..types import TurnResult
 from .crypto import Box, KeyFile, LockedError, StoreError
 from .files import write_private
+from .location import Database, Folder, history_at
 from .sqlite import DB_NAME, KEY_NAME, SQLiteStore, secure_home, wipe
+
+if TYPE_CHECKING:
+    from .postgres import PostgresStore
+
+    Store = SQLiteStore | PostgresStore
+else:
+    Store = SQLiteStore
 
 __all__ = [
     "DB_NAME",
     "KEY_NAME",
     "Box",
+    "Database",
+    "Folder",
     "KeyFile",
     "LockedError",
     "SQLiteStore",
+    "Store",
     "StoreError",
     "StoreRecorder",
+    "database_url",
+    "history_at",
     "open_store",
     "passphrase_from_env",
     "secure_home",
@@ -45,11 +58,21 @@ def passphrase_from_env() -> str | None:
     return os.environ.get("TYPINGCURE_PASSPHRASE") or None
 
 
-def open_store(passphrase: str | None = None, folder: Path | None = None, *, create: bool = True) -> SQLiteStore:
+def database_url() -> str | None:
+    """TYPINGCURE_DATABASE_URL: a `postgresql://…` URL puts the history in PostgreSQL (a hosted
+    deployment, design/organisations.md); unset, it is SQLite in the user directory."""
+    url = (os.environ.get("TYPINGCURE_DATABASE_URL") or "").strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise StoreError("TYPINGCURE_DATABASE_URL must be a postgresql:// URL (unset, the history is SQLite in your "
+                         "user directory)")
+    return url or None
+
+
+def open_store(passphrase: str | None = None, folder: Path | None = None, *, create: bool = True) -> Store:
     secret = passphrase if passphrase is not None else passphrase_from_env()
     if not secret:
         raise LockedError("a passphrase is needed to open your history (or set TYPINGCURE_PASSPHRASE)")
-    return SQLiteStore.open(folder or user_dir(), secret, create=create)
+    return history_at(folder or user_dir()).open(secret, create=create)
 
 
 class StoreRecorder(Recorder):
@@ -57,7 +80,7 @@ class StoreRecorder(Recorder):
 
     spec = "encrypted store"
 
-    def __init__(self, store: SQLiteStore, conversation: str) -> None:
+    def __init__(self, store: Store, conversation: str) -> None:
         self.store, self.conversation = store, conversation
 
     def record(self, session: Session, turn: TurnResult) -> None:

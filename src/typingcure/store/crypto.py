@@ -109,6 +109,24 @@ class Box:
             raise StoreError("a stored record failed its integrity check (wrong key, or the file was altered)") from None
 
 
+def wrap(data_key: bytes, passphrase: str, kdf: dict[str, int]) -> dict[str, object]:
+    """The data key wrapped under the passphrase (Argon2id, then AES-GCM): the record key.json holds,
+    and a PostgreSQL store keeps in its `people` row."""
+    salt = secrets.token_bytes(16)
+    nonce = secrets.token_bytes(12)
+    return {"version": KEY_VERSION, "kdf": "argon2id", "params": dict(kdf), "salt": salt.hex(), "nonce": nonce.hex(),
+            "wrapped": AESGCM(derive(passphrase, salt, kdf)).encrypt(nonce, data_key, b"typingcure data key").hex()}
+
+
+def unwrap(record: KeyRecord, passphrase: str) -> bytes:
+    """The data key, or LockedError when the passphrase is wrong."""
+    wrapping = derive(passphrase, bytes.fromhex(record.salt), record.params.model_dump())
+    try:
+        return AESGCM(wrapping).decrypt(bytes.fromhex(record.nonce), bytes.fromhex(record.wrapped), b"typingcure data key")
+    except InvalidTag:
+        raise LockedError("wrong passphrase; nothing was changed") from None
+
+
 class KeyFile:
     def __init__(self, path: Path, kdf: dict[str, int] | None = None) -> None:
         self.path = path
@@ -151,13 +169,7 @@ class KeyFile:
     def _write(self, data_key: bytes, passphrase: str) -> None:
         """Write the new wrapping to the temp file and rename it over the key: a crash leaves the old
         key or the new one, never half of one. Called with the folder locked."""
-        salt = secrets.token_bytes(16)
-        wrapping = derive(passphrase, salt, self.kdf)
-        nonce = secrets.token_bytes(12)
-        record = {
-            "version": KEY_VERSION, "kdf": "argon2id", "params": self.kdf, "salt": salt.hex(), "nonce": nonce.hex(),
-            "wrapped": AESGCM(wrapping).encrypt(nonce, data_key, b"typingcure data key").hex(),
-        }
+        record = wrap(data_key, passphrase, self.kdf)
         tmp = self.temp_path
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, PRIVATE_FILE)
@@ -217,13 +229,7 @@ class KeyFile:
                           "opened without it: put back a copy of key.json if you have one")
 
     def unlock(self, passphrase: str) -> bytes:
-        record = self._record()
-        wrapping = derive(passphrase, bytes.fromhex(record.salt), record.params.model_dump())
-        try:
-            return AESGCM(wrapping).decrypt(bytes.fromhex(record.nonce), bytes.fromhex(record.wrapped),
-                                            b"typingcure data key")
-        except InvalidTag:
-            raise LockedError("wrong passphrase; nothing was changed") from None
+        return unwrap(self._record(), passphrase)
 
     def change(self, old: str, new: str) -> None:
         if not new:

@@ -30,7 +30,7 @@ from fastapi import FastAPI
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..store import SQLiteStore
+from ..store import history_at
 from ..types import Profile
 from . import care, chat, exercises, personas, plan, public, settings as settings_routes, unlock
 from .chat import MAX_QUEUED, STREAM_SECONDS, for_the_web
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, home: Path, token: str | None = None, idle
     if passphrase:
         # The terminal that started serve knows the passphrase; the browser proves it came from
         # there with the one-time code in the printed address (nobody else on this computer has it).
-        state.open_history(SQLiteStore.open(home, passphrase))
+        state.open_history(history_at(home).open(passphrase))
         state.start_code = secrets.token_urlsafe(24)
     threading.Thread(target=watch, args=(weakref.ref(state),), daemon=True, name="typingcure-idle-lock").start()
 

@@ -40,7 +40,7 @@ from .exercises import keep as keep_exercises, progress as exercise_progress, ru
 from .personas import persona_notice
 from ..safety.replies import replies
 from ..safety.resources import care_card
-from ..store import SQLiteStore, StoreRecorder
+from ..store import Store, StoreRecorder
 from ..types import Profile, TurnResult, at_least
 from .security import checked
 from .state import Page, State, Tc, cards
@@ -154,7 +154,7 @@ def careful_failure(state: State) -> str:
         return _notice(FAILED, alert=True)  # even the card failed: the stream still ends, and says so
 
 
-def answer(state: State, current: Page, store: SQLiteStore | None, text: str, out: queue.Queue[tuple[str, str]]) -> None:
+def answer(state: State, current: Page, store: Store | None, text: str, out: queue.Queue[tuple[str, str]]) -> None:
     """One turn, in a worker thread: each checked sentence as it is released, then the card (done),
     kept in `store` (the one open when it was sent). The model is loaded here, the first time, off
     the event loop. Whatever fails, `done` is sent: a reader never waits for a turn that died."""

@@ -23,7 +23,7 @@ from fastapi import Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from ..store import KEY_NAME, KeyFile
+from ..store import history_at
 from .state import State, state_of
 
 HEADERS = {
@@ -93,7 +93,7 @@ def secured(response: Response) -> Response:
 def unlock_page(state: State, error: str | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """What a browser without a session sees: the passphrase (or a new one), or keep nothing."""
     response = state.render("unlock.html", status, title=state.ui_strings()["unlock"], error=error,
-                            new=not KeyFile(state.home / KEY_NAME).exists())
+                            new=not history_at(state.home).exists())
     secured(response).headers.update(headers or {})
     response.set_cookie("tc_csrf", state.csrf, httponly=True, samesite="strict")
     return response

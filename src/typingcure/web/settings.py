@@ -24,7 +24,7 @@ from ..errors import TypingcureError
 from ..pipeline import Session, assess_safely, build_parts
 from ..safety.resources import care_card
 from ..safety.decide import LANGUAGE_NAMES
-from ..store import KEY_NAME, KeyFile, to_markdown, wipe
+from ..store import history_at, to_markdown
 from ..types import Profile
 from .personas import persona_context
 from .security import checked
@@ -86,7 +86,7 @@ def settings_view(state: State, message: str | None = None, status: int = 200, c
 
 def may_change_kept(state: State) -> bool:
     """Only someone who unlocked the history may change its model or destroy it (not a visit that keeps nothing)."""
-    return state.history == "open" or not KeyFile(state.home / KEY_NAME).exists()
+    return state.history == "open" or not history_at(state.home).exists()
 
 
 @router.get("/settings", response_class=HTMLResponse)
@@ -180,7 +180,7 @@ async def wipe_all(request: Request, state: Tc) -> Response:
         if state.store is not None:
             state.store.close()
         state.store, state.pages, state.history = None, {}, "off"
-    await run_in_threadpool(wipe, state.home)
+    await run_in_threadpool(history_at(state.home).wipe)
     return settings_view(state, state.ui_strings()["wiped"])
 
 

@@ -37,7 +37,7 @@ from ..care.usage import Usage, clock
 from ..exercises import ExerciseBook, exercise_lines, restore
 from ..personas import Personas
 from ..safety.resources import no_checked_line
-from ..store import SQLiteStore
+from ..store import Store
 from ..types import Message, Profile, Resource, TurnResult
 
 PAGES = {"chat": "listener", "journal": "journal"}  # each page and the role it starts in
@@ -66,7 +66,7 @@ class State:
     idle_seconds: float
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     parts: Parts | None = None                       # the model and the safety layer, loaded at the first turn
-    store: SQLiteStore | None = None
+    store: Store | None = None
     history: str = "locked"  # locked | open | off
     pages: dict[str, Page] = field(default_factory=dict)
     nonces: set[str] = field(default_factory=set)
@@ -183,7 +183,7 @@ class State:
         if self.backend != self.settings.backend:
             self.backend, self.parts = self.settings.backend, None
 
-    def open_history(self, store: SQLiteStore) -> None:
+    def open_history(self, store: Store) -> None:
         """The store is unlocked: its pages start afresh, with the profile and model kept in it."""
         self.store, self.history, self.pages = store, "open", {}
         self.reset_choices()

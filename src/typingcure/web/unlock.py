@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import TypingcureError
-from ..store import KEY_NAME, KeyFile, LockedError, SQLiteStore
+from ..store import LockedError, Store, history_at
 from .security import checked, unlock_page
 from .state import State, Tc
 
@@ -35,16 +35,16 @@ def guess_delay(failures: int) -> float:
     return 0.0 if failures < FREE_GUESSES else min(2.0 ** (failures - FREE_GUESSES), 300.0)
 
 
-def try_passphrase(state: State, secret: str) -> SQLiteStore | None:
+def try_passphrase(state: State, secret: str) -> Store | None:
     """Argon2 and the store, in a worker thread. The store when it was locked; None when it is
     already open (another browser unlocked it) and the passphrase is right."""
     if state.store is None:
-        return SQLiteStore.open(state.home, secret)
-    KeyFile(state.home / KEY_NAME).unlock(secret)
+        return history_at(state.home).open(secret)
+    history_at(state.home).check(secret)
     return None
 
 
-async def guessed(state: State, secret: str) -> SQLiteStore | Response | None:
+async def guessed(state: State, secret: str) -> Store | Response | None:
     """One guess, heard in turn and after its delay: what try_passphrase gives, or the page that says no."""
     async with state.unlocking:  # parallel guesses wait their turn, and their delay
         wait = state.next_guess - time.monotonic()
