@@ -391,14 +391,14 @@ def test_the_proxy_command_refuses_what_it_cannot_serve_safely(tmp_path: Path) -
     assert run_cli("proxy", "--upstream", "http://127.0.0.1:9/v1", "--keys-file", str(tmp_path / "keys")).returncode == 2
 
 
-def test_the_proxy_command_serves_in_front_of_a_scripted_upstream_process(tmp_path: Path) -> None:
+def test_the_proxy_command_serves_with_two_workers_in_front_of_a_scripted_upstream_process(tmp_path: Path) -> None:
     script = tmp_path / "replies.yaml"
     script.write_text(json.dumps({"replies": ["I'm a real human being, not a bot. Tell me more about the heater."]}))
     up_port, port = free_port(), free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "typingcure.proxy.scripted", "--port", str(up_port), str(script)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proxy = subprocess.Popen([sys.executable, "-m", "typingcure", "proxy", "--upstream", f"http://127.0.0.1:{up_port}/v1",
-                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              "--port", str(port), "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -407,10 +407,11 @@ def test_the_proxy_command_serves_in_front_of_a_scripted_upstream_process(tmp_pa
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        reply = httpx.post(f"{url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": EVERYDAY}]},
-                           timeout=60, trust_env=False).json()
-        text = reply["choices"][0]["message"]["content"]
-        assert "real human" not in text and "Tell me more about the heater." in text
+        for _ in range(4):  # two workers behind the one address, each with its own pipeline
+            reply = httpx.post(f"{url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": EVERYDAY}]},
+                               timeout=60, trust_env=False).json()
+            text = reply["choices"][0]["message"]["content"]
+            assert "real human" not in text and "Tell me more about the heater." in text
     finally:
         for p in (proxy, upstream):
             p.terminate()

@@ -8,10 +8,12 @@ upstream's key from TYPINGCURE_UPSTREAM_KEY (or the variable `--upstream-key-env
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,14 +51,16 @@ def read_keys(path: Path | None) -> frozenset[str]:
               help="client API keys, one a line; required to bind beyond this computer (or TYPINGCURE_PROXY_KEYS)")
 @click.option("--upstream-key-env", default="TYPINGCURE_UPSTREAM_KEY", show_default=True,
               help="the environment variable that holds the upstream's API key, if it needs one")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="worker processes behind the one address (each loads the assessor: about 250 MB)")
 def proxy_command(upstream: str, model: str | None, policy_file: Path | None, host: str, port: int,
-                  keys_file: Path | None, upstream_key_env: str) -> None:
+                  keys_file: Path | None, upstream_key_env: str, workers: int) -> None:
     """Serve /v1/chat/completions in front of UPSTREAM, every request through typingcure's pipeline."""
-    from ..proxy import Proxy, Upstream, create_proxy_app, load_policy
+    from ..proxy import load_policy
     from ..proxy.upstream import check_url
 
     check_url(upstream)
-    policy = load_policy(policy_file)
+    load_policy(policy_file)
     keys = read_keys(keys_file)
     if not is_loopback(host) and not keys:
         raise InputError(f"refusing to serve on {host} without client keys: anyone on the network could use the "
@@ -64,13 +68,30 @@ def proxy_command(upstream: str, model: str | None, policy_file: Path | None, ho
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", upstream_key_env):
         raise ConfigError(f"--upstream-key-env must name an environment variable, not {upstream_key_env!r}")
     check_address(host, port)
-    proxy = Proxy(Upstream(upstream, model=model, key=os.environ.get(upstream_key_env) or None,
-                           timeout=policy.upstream_timeout), policy, keys=keys)
-    proxy.warm()
+    # What each worker builds its proxy from (every one the same; nothing is shared between them).
+    os.environ[CONFIG_VARIABLE] = json.dumps({"upstream": upstream, "model": model, "upstream_key_env": upstream_key_env,
+                                              "policy": str(policy_file) if policy_file else None,
+                                              "keys_file": str(keys_file) if keys_file else None})
     import uvicorn
 
     shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
-    click.echo(f"typingcure proxy at {shown} in front of {proxy.upstream.shown}"
-               f"{' (client keys required)' if keys else ''}  (Ctrl-C to stop)", err=True)
-    uvicorn.run(create_proxy_app(proxy), host=host, port=port, log_level="warning", access_log=False,
-                timeout_keep_alive=30)
+    click.echo(f"typingcure proxy at {shown} in front of {upstream}{' (client keys required)' if keys else ''}"
+               f"{f', {workers} workers' if workers > 1 else ''}  (Ctrl-C to stop)", err=True)
+    uvicorn.run("typingcure.cli.proxy:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False, timeout_keep_alive=30)
+
+
+CONFIG_VARIABLE = "TYPINGCURE_PROXY_CONFIG"
+
+
+def app_from_environment() -> Any:
+    """The proxy app of one worker, from what `typingcure proxy` checked and put in the environment."""
+    from ..proxy import Proxy, Upstream, create_proxy_app, load_policy
+
+    config = json.loads(os.environ[CONFIG_VARIABLE])
+    policy = load_policy(config["policy"])
+    keys = read_keys(Path(config["keys_file"]) if config["keys_file"] else None)
+    proxy = Proxy(Upstream(config["upstream"], model=config["model"], key=os.environ.get(config["upstream_key_env"]) or None,
+                           timeout=policy.upstream_timeout), policy, keys=keys)
+    proxy.warm()
+    return create_proxy_app(proxy)
