@@ -21,6 +21,10 @@ from .upstream import METADATA_PREFIX
 
 PROFILE_HEADER = "x-typingcure-profile"
 PROFILE_FIELDS = ("country", "language", "languages", "coping", "avoid", "identity", "register")
+# What the pipeline reads of the conversation before the person's message (the assessor reads its
+# last few turns; the upstream is sent the client's whole conversation as it came): a request of
+# thousands of messages costs no more to check than one of a few dozen.
+HISTORY_MESSAGES = 64
 
 
 class ProxyError(Exception):
@@ -76,7 +80,7 @@ def read_request(raw: bytes, headers: Mapping[str, str], max_bytes: int) -> Chat
         raise ProxyError(400, "there is no message with role 'user' to answer")
     last = users[-1]
     history = tuple(Message(m["role"], text_of(m.get("content"))) for m in messages[:last]
-                    if m["role"] in ("user", "assistant") and text_of(m.get("content")).strip())
+                    if m["role"] in ("user", "assistant") and text_of(m.get("content")).strip())[-HISTORY_MESSAGES:]
     options = body.get("stream_options")
     return ChatRequest(body=body, text=text_of(messages[last].get("content")), history=history,
                        profile=profile_of(body, headers), stream=bool(body.get("stream")),
