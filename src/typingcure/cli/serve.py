@@ -9,11 +9,13 @@ read and no server is called until the first message.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import os
 import re
 import secrets
 import socket
+from typing import Any
 
 import click
 
@@ -75,12 +77,29 @@ def check_address(host: str, port: int) -> None:
 @click.option("--backend", help="local | local:/path/model.gguf | openai:MODEL@URL | scripted:FILE")
 @click.option("--idle-minutes", type=float, default=15, show_default=True, callback=positive_minutes,
               help="lock the history after this long idle")
-def serve_command(host: str, port: int, token: str | None, backend: str | None, idle_minutes: float) -> None:
-    """Start the web app. It binds 127.0.0.1 unless --host and an access token are given."""
+@click.option("--multi-user", is_flag=True, help="accounts for many people, in the PostgreSQL database of TYPINGCURE_DATABASE_URL")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="worker processes behind the one address (with --multi-user)")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="a name the service is reached by besides --host (behind a reverse proxy); repeatable")
+@click.option("--sign-ups-per-hour", type=click.IntRange(1, 1_000_000), default=20, show_default=True,
+              help="with --multi-user: new accounts from one address in an hour (raise it when many people share one address)")
+@click.option("--sign-ins-per-10-minutes", "sign_ins", type=click.IntRange(1, 1_000_000), default=60, show_default=True,
+              help="with --multi-user: sign-in attempts from one address in ten minutes")
+@click.option("--admin-key-env", default="TYPINGCURE_ADMIN_KEY", show_default=True,
+              help="with --multi-user: the environment variable holding the key of /admin (counts only); unset: no /admin")
+def serve_command(host: str, port: int, token: str | None, backend: str | None, idle_minutes: float,
+                  multi_user: bool, workers: int, allow_hosts: tuple[str, ...], sign_ups_per_hour: int, sign_ins: int,
+                  admin_key_env: str) -> None:
+    """Start the web app. It binds 127.0.0.1 unless --host and an access token (or --multi-user) are given."""
     where = "--token" if token else "TYPINGCURE_WEB_TOKEN"
     token = token or os.environ.get("TYPINGCURE_WEB_TOKEN") or None
     if token is not None:
         check_token(token, where)
+    if multi_user or workers > 1:
+        serve_many(host, port, token, backend, idle_minutes, multi_user, workers, allow_hosts, admin_key_env,
+                   (sign_ups_per_hour, sign_ins))
+        return
     if not is_loopback(host) and not token:
         raise InputError(f"refusing to serve on {host} without an access token: anyone on the network could read "
                          f"your conversations. Add --token (for example --token {secrets.token_urlsafe(16)})")
@@ -108,3 +127,61 @@ def serve_command(host: str, port: int, token: str | None, backend: str | None, 
     # A bounded number of connections, and idle ones closed soon: many half-open connections from
     # another local process must not use up the file handles and lock the person out.
     uvicorn.run(app, host=host, port=port, log_level="warning", limit_concurrency=64, timeout_keep_alive=5)
+
+
+CONFIG_VARIABLE = "TYPINGCURE_SERVE_CONFIG"
+
+
+def serve_many(host: str, port: int, token: str | None, backend: str | None, idle_minutes: float, multi_user: bool,
+               workers: int, allow_hosts: tuple[str, ...], admin_key_env: str, limits: tuple[int, int]) -> None:
+    """`serve --multi-user`: accounts in PostgreSQL, any number of workers (design/organisations.md)."""
+    from ..store import database_url
+
+    if not multi_user:
+        raise InputError("--workers above 1 needs --multi-user: the one-person app keeps its open history in one process")
+    url = database_url()
+    if not url:
+        raise InputError("--multi-user keeps each person's history in PostgreSQL: set TYPINGCURE_DATABASE_URL "
+                         "(for example postgresql://typingcure@/typingcure?host=/run/postgresql)")
+    if token:
+        raise InputError("--multi-user has accounts instead of one access token; leave out --token")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", admin_key_env):
+        raise InputError(f"--admin-key-env must name an environment variable, not {admin_key_env!r}")
+    admin_key = os.environ.get(admin_key_env) or None
+    if admin_key is not None and len(admin_key) < MIN_TOKEN_CHARS:
+        raise InputError(f"the admin key ({admin_key_env}) is too short; use at least {MIN_TOKEN_CHARS} characters")
+    settings = load_settings({"backend": backend})
+    backend_from_spec(settings.backend, timeout=settings.timeout)
+    from ..store.accounts import Accounts
+
+    Accounts(url)  # the database is reachable and migrated, before any worker starts
+    check_address(host, port)
+    os.environ[CONFIG_VARIABLE] = json.dumps({"backend": backend, "idle_minutes": idle_minutes, "host": host, "port": port,
+                                              "hosts": [host, *allow_hosts], "admin_key_env": admin_key_env,
+                                              "sign_ups": limits[0], "sign_ins": limits[1]})
+    import uvicorn
+
+    shown = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    click.echo(f"typingcure (accounts) is at {shown}{f', {workers} workers' if workers > 1 else ''}  (Ctrl-C to stop)",
+               err=True)
+    if not is_loopback(host):
+        click.echo("Passwords travel to this address: serve it over HTTPS (a reverse proxy in front, "
+                   "with --allow-host its name).", err=True)
+    uvicorn.run("typingcure.cli.serve:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False, timeout_keep_alive=5, limit_concurrency=1024)
+
+
+def app_from_environment() -> Any:
+    """The app of one worker of `serve --multi-user`, from what the command checked."""
+    from ..store import database_url
+    from ..store.accounts import Accounts
+    from ..web.app import create_app
+
+    config = json.loads(os.environ[CONFIG_VARIABLE])
+    settings = load_settings({"backend": config["backend"]})
+    url = database_url()
+    assert url
+    return create_app(settings, home=user_dir(), idle_minutes=config["idle_minutes"], hosts=config["hosts"],
+                      port=config["port"], accounts=Accounts(url, idle_seconds=config["idle_minutes"] * 60, sign_ups=config["sign_ups"],
+                                        sign_ins=config["sign_ins"]),
+                      admin_key=os.environ.get(config["admin_key_env"]) or None)

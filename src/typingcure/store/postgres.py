@@ -43,6 +43,24 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE TABLE singletons (person TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE, name TEXT NOT NULL,
                                  blob BYTEA NOT NULL, PRIMARY KEY (person, name));
     """),
+    # Accounts of `serve --multi-user` (web/accounts.py): an account is a person; its sessions hold the
+    # data key sealed by a secret only the browser has; `changed` counts a person's writes, so a worker
+    # knows when another one wrote. Deleting the person's row deletes all of it (ON DELETE CASCADE).
+    ("0002_accounts", """
+        ALTER TABLE people ADD COLUMN changed BIGINT NOT NULL DEFAULT 0;
+        CREATE TABLE accounts (id TEXT PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE, name TEXT NOT NULL UNIQUE,
+                               created DOUBLE PRECISION NOT NULL, seen DOUBLE PRECISION NOT NULL,
+                               failures INTEGER NOT NULL DEFAULT 0, next_guess DOUBLE PRECISION NOT NULL DEFAULT 0);
+        CREATE TABLE sessions (id TEXT PRIMARY KEY, account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                               key BYTEA NOT NULL, created DOUBLE PRECISION NOT NULL, seen DOUBLE PRECISION NOT NULL);
+        CREATE INDEX sessions_account ON sessions (account);
+        CREATE TABLE attempts (source TEXT NOT NULL, kind TEXT NOT NULL, at DOUBLE PRECISION NOT NULL);
+        CREATE INDEX attempts_source ON attempts (source, kind, at);
+        CREATE TABLE pending (id TEXT PRIMARY KEY, account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                              page TEXT NOT NULL, blob BYTEA NOT NULL, created DOUBLE PRECISION NOT NULL);
+        CREATE TABLE nonces (account TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, id TEXT NOT NULL,
+                             at DOUBLE PRECISION NOT NULL, PRIMARY KEY (account, id));
+    """),
 )
 MIGRATION_LOCK = 0x7479_7069  # pg_advisory_xact_lock key: "typi"
 _pools: dict[str, Any] = {}
@@ -97,6 +115,7 @@ class PostgresStore:
         self.url, self.person, self._box, self.pool = url, person, box, pool
         self.notes: tuple[str, ...] = ()
         self._closed = False
+        self.changed = 0  # the person's write count as this store last saw it (its own writes included)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -108,19 +127,27 @@ class PostgresStore:
         pool = pool_for(url)
         store = cls(url, person, None, pool)
         store._migrate()
-        rows = store._rows("SELECT key FROM people WHERE id = %s", person)
+        rows = store._rows("SELECT key, changed FROM people WHERE id = %s", person)
         if rows:
-            store._box = Box(unwrap(_record(rows[0][0]), passphrase))
+            store._box, store.changed = Box(unwrap(_record(rows[0][0]), passphrase)), int(rows[0][1])
         elif create:
             data_key = secrets.token_bytes(32)
             with store._transaction() as cur:
-                cur.execute("INSERT INTO people VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                cur.execute("INSERT INTO people (id, created, key) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
                             (person, time.time(), json.dumps(wrap(data_key, passphrase, dict(kdf or KDF)))))
                 if cur.rowcount == 0:
                     raise StoreError("another worker set up this person's store at the same moment; start again to unlock it")
             store._box = Box(data_key)
         else:
             raise StoreError("nothing is stored yet")
+        return store
+
+    @classmethod
+    def with_key(cls, url: str, person: str, data_key: bytes, changed: int = 0) -> PostgresStore:
+        """A person's store opened with their data key itself (a signed-in session of `serve --multi-user`
+        holds it sealed; web/accounts.py), no passphrase and no Argon2."""
+        store = cls(url, person, Box(data_key), pool_for(url))
+        store.changed = changed
         return store
 
     @classmethod
@@ -177,6 +204,13 @@ class PostgresStore:
                 raise StoreError(f"PostgreSQL failed ({_reason(exc)}); nothing of this step was kept") from None
             raise
 
+    def _wrote(self, cur: Any) -> None:
+        """Count a write of this person's (in its transaction), so other workers see their copy is old."""
+        cur.execute("UPDATE people SET changed = changed + 1 WHERE id = %s RETURNING changed", (self.person,))
+        row = cur.fetchone()
+        if row is not None:
+            self.changed = int(row[0])
+
     def _rows(self, sql: str, *args: Any) -> list[Any]:
         with self._transaction() as cur:
             cur.execute(sql, args)
@@ -221,6 +255,7 @@ class PostgresStore:
         with self._transaction() as cur:
             cur.execute("INSERT INTO conversations VALUES (%s, %s, %s, %s, %s, %s)",
                         (self.person, cid, now, now, key, self._seal({"profile": profile, "role": role}, f"meta:{cid}")))
+            self._wrote(cur)
         return cid
 
     def add_turn(self, cid: str, turn: TurnResult) -> int:
@@ -237,6 +272,7 @@ class PostgresStore:
             cur.execute("INSERT INTO turns VALUES (%s, %s, %s, %s, %s)",
                         (self.person, cid, seq, now, self._seal(turn.model_dump(mode="json"), f"turn:{cid}:{seq}", box)))
             cur.execute("UPDATE conversations SET updated = %s WHERE person = %s AND id = %s", (now, self.person, cid))
+            self._wrote(cur)
         return seq
 
     def turns(self, cid: str) -> list[dict[str, Any]]:
@@ -263,6 +299,7 @@ class PostgresStore:
         with self._transaction() as cur:
             cur.execute("DELETE FROM conversations WHERE person = %s AND id = %s", (self.person, cid))
             found = cur.rowcount
+            self._wrote(cur)
         if not found:
             raise StoreError(f"no conversation {cid!r}")
         self._vacuum("conversations", "turns")
@@ -273,6 +310,7 @@ class PostgresStore:
         with self._transaction() as cur:
             cur.execute("INSERT INTO singletons VALUES (%s, %s, %s) ON CONFLICT (person, name) DO UPDATE SET blob = "
                         "EXCLUDED.blob", (self.person, name, self._seal(value, f"singleton:{name}")))
+            self._wrote(cur)
 
     def get(self, name: str) -> Any:
         rows = self._rows("SELECT blob FROM singletons WHERE person = %s AND name = %s", self.person, name)

@@ -43,7 +43,7 @@ from ..safety.resources import care_card
 from ..store import Store, StoreRecorder
 from ..types import Profile, TurnResult, at_least
 from .security import checked
-from .state import Page, State, Tc, cards
+from .state import PAGES, Page, State, Tc, cards
 
 STREAM_SECONDS = 180.0   # a reader waits at most this long for a reply to finish
 MAX_QUEUED = 4           # turns waiting on one page (two tabs, a double click); more are refused with a clear line
@@ -205,11 +205,10 @@ async def send(request: Request, state: State, name: str) -> Response:
     form = await checked(request)
     text, nonce = str(form.get("text", "")), str(form.get("nonce", ""))
     wants_json = "application/json" in request.headers.get("accept", "")
-    if nonce not in state.nonces:  # a double submit: the first one is already on its way
+    if not state.take_nonce(nonce):  # a double submit: the first one is already on its way
         if wants_json:
             return JSONResponse({"error": "That message was already sent."}, 409)
         return RedirectResponse(f"/{'' if name == 'chat' else name}", 303)
-    state.nonces.discard(nonce)
 
     def refuse(message: str, status: int) -> Response:
         """The message was not sent; the page may send it again (a fresh nonce), and it stays in the box."""
@@ -231,6 +230,10 @@ async def send(request: Request, state: State, name: str) -> Response:
         return web_command(state, name, command[0], command[1], wants_json)
     if len(text) > limit:
         return refuse(words["err_long"].format(n=f"{len(text):,}", limit=f"{limit:,}"), 413)
+    if wants_json and state.account is not None:
+        # Several workers: the stream may reach another one, which answers the message it finds there.
+        stream_id = await run_in_threadpool(state.account.defer, name, text)
+        return JSONResponse({"stream": f"/chat/stream/{stream_id}", "next_nonce": state.fresh_nonce()})
     stream_id, worker = start_turn(state, name, text)
     if wants_json:
         return JSONResponse({"stream": f"/chat/stream/{stream_id}", "next_nonce": state.fresh_nonce()})
@@ -318,6 +321,11 @@ async def events(out: queue.Queue[tuple[str, str]]) -> AsyncIterator[str]:
 @router.get("/chat/stream/{stream_id}")
 async def stream(stream_id: str, state: Tc) -> Response:
     out = state.streams.pop(stream_id, None)  # one reader per reply
+    if out is None and state.account is not None:
+        deferred = await run_in_threadpool(state.account.claim, stream_id)
+        if deferred is not None and deferred[0] in PAGES:
+            started, _ = start_turn(state, deferred[0], deferred[1])
+            out = state.streams.pop(started, None)
     if out is None:
         return PlainTextResponse("no such reply", status_code=404)
     return StreamingResponse(events(out), media_type="text/event-stream")

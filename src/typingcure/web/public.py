@@ -18,7 +18,7 @@ router = APIRouter()
 @router.get("/about", response_class=HTMLResponse)
 async def about(request: Request, state: Tc) -> Response:
     # Where the history lies is for the person, not for whoever asks.
-    return state.render("about.html", title=state.ui_strings()["about"], home=str(state.home) if state.known(request) else "…")
+    return state.render("about.html", title=state.ui_strings()["about"], home=str(state.home) if state.known(request) and state.account is None else "…")
 
 
 @router.get("/healthz")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..culture.language import OWN_NAMES
@@ -122,6 +122,8 @@ async def save_profile(request: Request, state: Tc) -> Response:
 async def save_backend(request: Request, state: Tc) -> Response:
     form = await checked(request)
     spec = str(form.get("backend", "")).strip()[:500]
+    if state.account is not None:  # a service for many people: its model is the one it was started with
+        return settings_view(state, "This service chooses the model; it cannot be changed here.", 403)
     reach, words = backend_reach(spec), state.ui_strings()
     if not may_change_kept(state):
         return settings_view(state, words["model_locked"], 403)  # before anything is loaded for a visit that may not change it
@@ -172,6 +174,8 @@ async def forget(request: Request, state: Tc) -> Response:
 @router.post("/settings/wipe")
 async def wipe_all(request: Request, state: Tc) -> Response:
     form = await checked(request)
+    if state.account is not None:  # the account, with its password: /account
+        return RedirectResponse("/account", 303)
     if form.get("confirm") != "yes":
         return settings_view(state, state.ui_strings()["wipe_tick"], 400)
     if not may_change_kept(state):

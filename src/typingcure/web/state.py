@@ -93,6 +93,8 @@ class State:
     summaries: Summaries = field(default_factory=Summaries)  # session summaries they chose to keep
     ended: Summary | None = None                          # the summary of the session just ended, until kept or not
     now: Any = field(default_factory=clock, repr=False)  # local time (TYPINGCURE_NOW moves it, for tests)
+    account: Any = field(default=None, repr=False)       # serve --multi-user: the signed-in account (web/accounts.Signed)
+    shared_parts: Any = field(default=None, repr=False)  # serve --multi-user: the worker's one model, for every account
 
     def __post_init__(self) -> None:
         self.configured = self.settings  # what a visit's choices (a persona's pinned settings) go back to
@@ -121,6 +123,8 @@ class State:
         context.setdefault("csrf", self.csrf)
         context.setdefault("x", self.exercise_lines())
         context.setdefault("c", care_web(self.ui_language()))
+        context.setdefault("account", self.account is not None)
+        context.setdefault("kept", self.kept_text())
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
 
     def exercise_lines(self) -> dict[str, Any]:
@@ -129,20 +133,35 @@ class State:
 
     def kept_text(self) -> str:
         words = self.ui_strings()
+        if self.account is not None:
+            return "Kept on this service's database, encrypted with your password: the people running it cannot read it."
         if self.history == "open":
             return words["kept_open"].format(home=self.home)
         return words["kept_off"] if self.history == "off" else words["kept_locked"]
 
     def fresh_nonce(self) -> str:
+        if self.account is not None:  # any worker may be sent the form: the value proves itself
+            return self.account.fresh_nonce()
         nonce = secrets.token_urlsafe(16)
         if len(self.nonces) > 500:  # a page left open for days, or someone reloading in a loop
             self.nonces.clear()
         self.nonces.add(nonce)
         return nonce
 
+    def take_nonce(self, nonce: str) -> bool:
+        """True the first time a form's one-use value comes back (a double submit is False)."""
+        if self.account is not None:
+            return bool(self.account.take_nonce(nonce))
+        if nonce not in self.nonces:
+            return False
+        self.nonces.discard(nonce)
+        return True
+
     # -- the model and the pages -----------------------------------------------------------------
 
     def loaded_parts(self) -> Parts:
+        if self.shared_parts is not None:
+            return self.shared_parts()  # type: ignore[no-any-return]
         with self.loading:  # turns arriving together load the model once
             if self.parts is None:
                 self.parts = build_parts(self.backend, self.settings)
@@ -193,7 +212,7 @@ class State:
         self.usage, self.outcomes, self.summaries = Usage.kept_in(store), Outcomes.kept_in(store), Summaries.kept_in(store)
         if saved:
             self.profile = Profile.from_saved(saved)
-        if isinstance(backend, str) and backend and backend != self.backend:
+        if isinstance(backend, str) and backend and backend != self.backend and self.account is None:
             self.backend, self.parts = backend, None  # the model the person chose, kept encrypted
 
     def lock_history(self) -> None:
@@ -212,6 +231,8 @@ class State:
     # -- browser sessions ------------------------------------------------------------------------
 
     def known(self, request: Request) -> bool:
+        if self.account is not None:
+            return True  # the middleware found this account's session
         given = request.cookies.get(SESSION_COOKIE, "")
         return bool(given) and any(secrets.compare_digest(given.encode("utf-8", "replace"), s.encode()) for s in self.sessions)
 
@@ -237,7 +258,8 @@ def watch(ref: weakref.ref[State]) -> None:
 
 
 def state_of(request: Request) -> State:
-    return cast(State, request.app.state.tc)
+    """The state this request is answered with: the app's own, or (serve --multi-user) the signed-in person's."""
+    return cast(State, request.scope.get("typingcure.state") or request.app.state.tc)
 
 
 async def _current(request: Request) -> State:
