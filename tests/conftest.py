@@ -5,11 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -146,43 +144,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 
-def _postgres_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    return str(versions[-1]) if versions else None
-
-
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private PostgreSQL server for this test run (Debian's postgresql package, which
-    scripts/bootstrap --test installs), on a Unix socket in a temporary folder: no TCP port at all."""
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        pytest.fail("PostgreSQL is not installed (scripts/bootstrap --test installs Debian's postgresql)")
-    # Its own folder under the system's temp folder: pytest's are private to this user, and the
-    # server may run as another (below).
-    base = Path(tempfile.mkdtemp(prefix="typingcure-pg-"))
-    data, sockets = base / "data", base / "run"
-    sockets.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL will not run as root: as its own system user, in folders it owns
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-        shutil.chown(sockets, "postgres")
-        base.chmod(0o700)
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL server for this test run (store/pgtemp.py: Debian's postgresql package,
+    which scripts/bootstrap --test installs), on a Unix socket in a temporary folder: no TCP port at all."""
+    from typingcure.store.pgtemp import postgres_bin, private_postgres
 
-    run(initdb, "-D", str(data), "-A", "trust", "-U", "typingcure", "--no-sync", "-E", "UTF8")
-    run(pg_ctl, "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-        f"-k {sockets} -c listen_addresses='' -c fsync=off -c max_connections=200", "start")
-    try:
-        yield f"postgresql://typingcure@/postgres?host={sockets}"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+    if postgres_bin("initdb") is None:
+        pytest.fail("PostgreSQL is not installed (scripts/bootstrap --test installs Debian's postgresql)")
+    with private_postgres() as url:
+        yield url
 
 
 @pytest.fixture

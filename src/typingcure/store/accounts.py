@@ -25,6 +25,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ SOURCE_SIGN_INS = 60     # sign-in attempts from one source address in the windo
 SOURCE_SIGN_UPS = 20     # new accounts from one source address in an hour
 SEEN_EVERY = 30.0        # a session's last-seen time is written at most this often
 PENDING_SECONDS = 600.0  # a message sent and never streamed is dropped after this long
+KDF_AT_ONCE = 2          # passwords hashed at once in a process (each Argon2 takes 64 MiB): a rush of sign-ins waits
+_kdf_slots = threading.BoundedSemaphore(KDF_AT_ONCE)
 
 
 class AccountError(TypingcureError):
@@ -132,7 +135,8 @@ class Accounts:
         if self._run("SELECT 1 FROM accounts WHERE name = %s", name):
             raise AccountError("That name is taken; choose another (it need not be your real name).", 409)
         person, data_key = uuid.uuid4().hex, secrets.token_bytes(32)
-        wrapped = json.dumps(wrap(data_key, password, self.kdf))  # Argon2id, before the transaction
+        with _kdf_slots:
+            wrapped = json.dumps(wrap(data_key, password, self.kdf))  # Argon2id, before the transaction
         now = time.time()
         try:
             with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -155,7 +159,8 @@ class Accounts:
                          "JOIN people p ON p.id = a.id WHERE a.name = %s", name.strip().lower())
         if not rows:
             try:  # as long as a wrong password takes: whether a name exists is not told by the time
-                unwrap(_record(self._dummy), password or "-")
+                with _kdf_slots:
+                    unwrap(_record(self._dummy), password or "-")
             except LockedError:
                 pass
             raise wrong
@@ -164,7 +169,8 @@ class Accounts:
         if wait > 0:
             raise AccountError(f"Too many wrong passwords for this account; try again in {int(wait) + 1} seconds.", 429, wait)
         try:
-            data_key = unwrap(_record(key), password or "-")
+            with _kdf_slots:
+                data_key = unwrap(_record(key), password or "-")
         except LockedError:
             failures = int(failures) + 1
             self._run("UPDATE accounts SET failures = %s, next_guess = %s WHERE id = %s",
@@ -214,7 +220,8 @@ class Accounts:
         rows = self._run("SELECT key FROM people WHERE id = %s", person)
         if not rows:
             return []
-        unwrap(_record(rows[0][0]), password or "-")  # LockedError when wrong
+        with _kdf_slots:
+            unwrap(_record(rows[0][0]), password or "-")  # LockedError when wrong
         return PostgresStore.delete_person(self.url, person)
 
     # -- what the pages need across workers ------------------------------------------------------
