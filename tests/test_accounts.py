@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -208,38 +209,94 @@ def test_serve_multi_user_refusals(home: Path) -> None:
     assert alone.returncode == 2 and b"--multi-user" in alone.stderr
 
 
-def test_serve_multi_user_with_two_workers(database: str, tmp_path: Path, home: Path) -> None:
-    """The command itself: two worker processes behind one port, a person signing up and talking, each
-    request reaching either worker."""
-    port = free_port()
-    env = {**os.environ, "TYPINGCURE_HOME": str(home), "TYPINGCURE_DATABASE_URL": database, "TYPINGCURE_ADMIN_KEY": "a" * 20}
-    proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--multi-user", "--workers", "2", "--port",
-                             str(port), "--backend", scripted(tmp_path)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
+class Service:
+    """`typingcure serve --multi-user --workers N` in its own process on a free loopback port."""
+
+    def __init__(self, database: str, home: Path, backend: str, workers: int = 2) -> None:
+        self.port = free_port()
+        env = {**os.environ, "TYPINGCURE_HOME": str(home), "TYPINGCURE_DATABASE_URL": database,
+               "TYPINGCURE_ADMIN_KEY": "a" * 20}
+        self.proc = subprocess.Popen([sys.executable, "-m", "typingcure", "serve", "--multi-user", "--workers",
+                                      str(workers), "--port", str(self.port), "--backend", backend], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        for _ in range(300):
             try:
-                if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, trust_env=False).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        with httpx.Client(base_url=url, trust_env=False, timeout=30) as web:
-            csrf, _ = tokens(web.get("/account/sign-in").text)
-            web.post("/account/sign-up", data={"csrf": csrf, "name": "tomi", "password": "a long password",
-                                               "again": "a long password"})
-            for i in range(6):  # new connections each time (no keep-alive): either worker answers
-                web.headers["Connection"] = "close"
-                csrf, nonce = tokens(web.get("/").text)
-                sent = web.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": f"message {i}"},
-                                headers={"Accept": "application/json"})
-                assert sent.status_code == 200, sent.text
-                assert "event: done" in web.get(sent.json()["stream"]).text
+
+    def workers(self) -> list[int]:
+        found = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+        return [int(p) for p in found]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def web_turn(web: httpx.Client, text: str) -> str:
+    web.headers["Connection"] = "close"  # a new connection each time: either worker answers
+    csrf, nonce = tokens(web.get("/").text)
+    sent = web.post("/chat/send", data={"csrf": csrf, "nonce": nonce, "text": text}, headers={"Accept": "application/json"})
+    assert sent.status_code == 200, sent.text
+    return sent.json()["stream"]  # type: ignore[no-any-return]
+
+
+def web_enter(web: httpx.Client, name: str, new: bool = True) -> None:
+    csrf, _ = tokens(web.get("/account/sign-in").text)
+    data = {"csrf": csrf, "name": name, "password": "a long password", **({"again": "a long password"} if new else {})}
+    web.post("/account/sign-up" if new else "/account/sign-in", data=data)
+
+
+def test_serve_multi_user_with_two_workers(database: str, tmp_path: Path, home: Path) -> None:
+    """The command itself: two worker processes behind one port, a person signing up and talking, each
+    request reaching either worker."""
+    service = Service(database, home, scripted(tmp_path))
+    try:
+        assert len(service.workers()) >= 2  # the workers (and multiprocessing's own helper)
+        with httpx.Client(base_url=service.url, trust_env=False, timeout=30) as web:
+            web_enter(web, "tomi")
+            for i in range(6):
+                assert "event: done" in web.get(web_turn(web, f"message {i}")).text
             page = web.get("/").text
             assert all(f"message {i}" in page for i in range(6))
-            counts = httpx.get(f"{url}/admin", headers={"Authorization": "Bearer " + "a" * 20, "Accept": "application/json"},
-                               trust_env=False).json()
-            assert counts["turns"] == 6
+        counts = httpx.get(f"{service.url}/admin", headers={"Authorization": "Bearer " + "a" * 20,
+                                                             "Accept": "application/json"}, trust_env=False).json()
+        assert counts["turns"] == 6
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        service.stop()
+
+
+def test_kill_9_of_the_workers_mid_turn_loses_no_shown_turn(database: str, tmp_path: Path, home: Path) -> None:
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps({"replies": ["That sounds like a heavy day. What part of it stays with you most now?"],
+                                  "cycle": True, "delay": 0.15}))
+    service = Service(database, home, f"scripted:{script}")
+    try:
+        with httpx.Client(base_url=service.url, trust_env=False, timeout=60) as web:
+            web_enter(web, "ife")
+            for i in range(3):
+                assert "event: done" in web.get(web_turn(web, f"shown {i}")).text
+            stream = web_turn(web, "cut off mid-reply")
+            with web.stream("GET", stream) as reading:
+                for line in reading.iter_lines():
+                    if line.startswith("event: sentence"):
+                        break  # a first sentence is on the screen: now every worker dies
+                for pid in service.workers():
+                    os.kill(pid, signal.SIGKILL)
+    finally:
+        service.stop()
+    again = Service(database, home, scripted(tmp_path))
+    try:
+        with httpx.Client(base_url=again.url, trust_env=False, timeout=60) as web:
+            web_enter(web, "ife", new=False)
+            page = web.get("/").text
+            assert all(f"shown {i}" in page for i in range(3))
+            assert "event: done" in web.get(web_turn(web, "still here")).text  # nothing was left half-written
+    finally:
+        again.stop()
