@@ -488,3 +488,30 @@ def test_a_visit_that_keeps_nothing_cannot_save_a_persona(tmp_path: Path, home: 
     done = client.post("/settings/persona", data={"csrf": csrf, "action": "new", "name": "Nova"})
     assert done.status_code == 403 and "unlock it to save one" in done.text
     assert client.post("/settings/persona", data={"action": "new", "name": "Nova"}).status_code == 403  # no csrf
+
+
+def test_a_reply_piece_reaches_its_stream_when_it_is_put_not_at_the_next_poll() -> None:
+    import asyncio
+
+    from typingcure.web.chat import Feed
+
+    async def read() -> tuple[list[float], object]:
+        feed = Feed()
+        began = time.perf_counter()
+
+        def produce() -> None:
+            for piece in ("one", "two"):
+                time.sleep(0.05)
+                feed.put(("sentence", piece))
+
+        threading.Thread(target=produce, daemon=True).start()
+        waited = []
+        for _ in range(2):
+            assert await feed.next(5) is not None
+            waited.append(time.perf_counter() - began)
+        quiet = await feed.next(0.05)  # nothing more: None when the time is up
+        return waited, quiet
+
+    waited, quiet = asyncio.run(read())
+    assert quiet is None
+    assert 0.04 <= waited[0] < 1.0 and waited[1] >= waited[0] + 0.04

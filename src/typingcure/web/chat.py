@@ -10,10 +10,8 @@ is kept whole, once; turns on one page are answered one after another. No safety
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
-import queue
 import re
 import sys
 import threading
@@ -43,7 +41,7 @@ from ..safety.resources import care_card
 from ..store import Store, StoreRecorder
 from ..types import Profile, TurnResult, at_least
 from .security import checked
-from .state import PAGES, Page, State, Tc, cards
+from .state import PAGES, Feed, Page, State, Tc, cards
 
 STREAM_SECONDS = 180.0   # a reader waits at most this long for a reply to finish
 MAX_QUEUED = 4           # turns waiting on one page (two tabs, a double click); more are refused with a clear line
@@ -154,7 +152,7 @@ def careful_failure(state: State) -> str:
         return _notice(FAILED, alert=True)  # even the card failed: the stream still ends, and says so
 
 
-def answer(state: State, current: Page, store: Store | None, text: str, out: queue.Queue[tuple[str, str]]) -> None:
+def answer(state: State, current: Page, store: Store | None, text: str, out: Feed) -> None:
     """One turn, in a worker thread: each checked sentence as it is released, then the card (done),
     kept in `store` (the one open when it was sent). The model is loaded here, the first time, off
     the event loop. Whatever fails, `done` is sent: a reader never waits for a turn that died."""
@@ -191,7 +189,7 @@ def start_turn(state: State, name: str, text: str) -> tuple[str, threading.Threa
     current = state.page(name)
     current.queued += 1
     stream_id = uuid.uuid4().hex
-    out: queue.Queue[tuple[str, str]] = queue.Queue()
+    out = Feed()
     if len(state.streams) > 50:  # replies nobody came to read (the page was closed): let them go
         for old in list(state.streams)[:-50]:
             state.streams.pop(old, None)
@@ -301,16 +299,14 @@ async def journal_send(request: Request, state: Tc) -> Response:
     return await send(request, state, "journal")
 
 
-async def events(out: queue.Queue[tuple[str, str]]) -> AsyncIterator[str]:
-    """The reply as Server-Sent Events. Polls without holding a thread, so many open streams cannot
-    starve the others; waits a bounded time."""
+async def events(out: Feed) -> AsyncIterator[str]:
+    """The reply as Server-Sent Events, each piece as soon as it is put; waits a bounded time."""
     deadline = time.monotonic() + STREAM_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            kind, data = out.get_nowait()
-        except queue.Empty:
-            await asyncio.sleep(0.02)
+    while (left := deadline - time.monotonic()) > 0:
+        piece = await out.next(left)
+        if piece is None:
             continue
+        kind, data = piece
         yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
         if kind == "done":
             return

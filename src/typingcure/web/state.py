@@ -45,6 +45,45 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SESSION_COOKIE = "tc_session"
 
 
+class Feed(queue.Queue[tuple[str, str]]):
+    """A reply's pieces: put by the turn's thread, read on the event loop without polling. The
+    reader waits on an asyncio event that a put sets, so a sentence is sent the moment it is
+    released, and an open stream costs nothing while it waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def _put(self, item: tuple[str, str]) -> None:  # called with the queue's lock held
+        super()._put(item)
+        if self._wake is not None:
+            loop, event = self._wake
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the reader's loop has closed: nobody is waiting
+                self._wake = None
+
+    async def next(self, seconds: float) -> tuple[str, str] | None:
+        """The next piece, or None when `seconds` pass without one."""
+        event = asyncio.Event()
+        with self.mutex:  # a put either comes before this (the piece is there) or sees the event
+            if not self._qsize():
+                self._wake = (asyncio.get_running_loop(), event)
+        if self._wake is not None:
+            try:
+                await asyncio.wait_for(event.wait(), max(0.0, seconds))
+            except TimeoutError:
+                pass
+            finally:
+                with self.mutex:
+                    self._wake = None
+        try:
+            return self.get_nowait()
+        except queue.Empty:
+            return None
+
+
+
 @dataclass
 class Page:
     session: Session
@@ -70,7 +109,7 @@ class State:
     history: str = "locked"  # locked | open | off
     pages: dict[str, Page] = field(default_factory=dict)
     nonces: set[str] = field(default_factory=set)
-    streams: dict[str, queue.Queue] = field(default_factory=dict)  # type: ignore[type-arg]
+    streams: dict[str, Feed] = field(default_factory=dict)
     last_seen: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)  # never held across an await
     profile: Profile = field(default_factory=Profile)
