@@ -91,6 +91,7 @@ class Profile(BaseModel):
     avoid: tuple[str, ...] = ()      # suggestions they do not want ("therapy", "meditation"), their words
     identity: str | None = None      # what they want affirmed, in their words
     register: Literal["formal", "informal"] | None = None
+    pack: str | None = None          # a culture pack the person chose (`typingcure culture packs`); never inferred
 
     @classmethod
     def from_saved(cls, saved: dict) -> Profile:  # type: ignore[type-arg]
@@ -129,6 +130,19 @@ class Profile(BaseModel):
         if len(found) > 12:
             raise ValueError(f"at most 12 entries (there are {len(found)})")
         return tuple(found.values())
+
+    @field_validator("pack", mode="before")
+    @classmethod
+    def _pack(cls, value: Any) -> Any:
+        """One of the culture packs that ship (typingcure.culture.packs), by its name."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from .culture.packs import names
+
+        given = str(value).strip().lower() if isinstance(value, str) else value
+        if given not in names():
+            raise ValueError(f"no culture pack {value!r}; there are: {', '.join(names())}")
+        return given
 
     @field_validator("identity", mode="before")
     @classmethod
@@ -258,6 +272,7 @@ Action = Literal[
     "offered_rest",
     "asked_coping",
     "offered_coping",
+    "offered_pack",
     "noted_weak_model",
     "rest_first",
     "coach_step",
@@ -302,6 +317,7 @@ ACTIONS: dict[Action, str] = {
     "offered_rest": "a gentle offer of rest follows",
     "asked_coping": "asked, once, what usually helps the person (their profile says nothing yet)",
     "offered_coping": "what the person said helps them, in their words, offered with rest",
+    "offered_pack": "asked what helps them, with a few practices from the culture pack they chose, as choices",
     "noted_weak_model": "a note said the model is weak in the person's language (said once)",
     "rest_first": "the coach put rest before any step: the person sounds worn out or is crying",
     "coach_step": "the coach asked about one small next step",

@@ -18,6 +18,7 @@ from ..errors import TypingcureError
 from .assess import assess_command
 from .chat import chat_command
 from .countries import countries_command
+from .culture import culture_group
 from .evals import eval_group
 from .exercise import exercise_group
 from .models import models_group
@@ -46,6 +47,7 @@ cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(proxy_command)
 cli.add_command(countries_command)
+cli.add_command(culture_group)
 cli.add_command(exercise_group)
 cli.add_command(outcomes_group)
 for _command in (history_command, export_command, forget_command, wipe_command, passphrase_command):

@@ -122,13 +122,18 @@ def frame(profile: Profile) -> str:
                      else "Speak to them informally, as a friend would.")
     if not profile.coping:
         parts.append("Do not assume their religion, family or community: mention these only if they do.")
+    if profile.pack:
+        from .packs import model_note
+
+        parts.append(model_note(profile.pack))
     return " ".join(parts)
 
 
-FIELDS = ("coping", "avoid", "identity", "register", "languages", "language", "country")
+FIELDS = ("coping", "avoid", "identity", "register", "languages", "language", "country", "pack")
 SHOWN = {"coping": "what helps you", "avoid": "suggestions you don't want", "identity": "what you want affirmed",
          "register": "formal or informal", "languages": "other languages you speak", "language": "your language",
-         "country": "your country"}
+         "country": "your country",
+         "pack": "notes about a place you chose: typingcure culture packs"}
 
 
 def shown(profile: Profile) -> list[str]:
@@ -158,7 +163,7 @@ def edit(profile: Profile, arg: str) -> tuple[Profile, str]:
         raise InputError(f"/profile FIELD WORDS, where FIELD is one of: {', '.join(FIELDS)} "
                          "(e.g. /profile coping prayer, my sister; /profile avoid therapy)")
     try:
-        return Profile(**{**profile.model_dump(), name: value.lower() if name == "register" else value}), value
+        return Profile(**{**profile.model_dump(), name: value.lower() if name in ("register", "pack") else value}), value
     except ValueError as exc:
         errors: list[dict] = getattr(exc, "errors", lambda: [])()  # type: ignore[type-arg]
         why = errors[0]["msg"].removeprefix("Value error, ") if errors else str(exc)

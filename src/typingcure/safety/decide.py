@@ -29,6 +29,7 @@ from ..roles import Role, RoleWords, find_term, is_new_scene, load_role, role_wo
 from .. import languages
 from ..care import Bond, bond_language, bond_of, bond_share, care_lines
 from ..culture.language import OWN_NAMES
+from ..culture.packs import offered as pack_options
 from ..culture.profile import WORRYING, asks_for_ideas, frame as profile_frame, said_back
 from ..exercises import control_of, next_action, reply_of
 from ..state import ConversationState
@@ -367,6 +368,9 @@ class CarePolicy:
         """Asked once a conversation, the next time someone worn out who has named nothing that helps
         them is not due a rest offer: what helps them, never a guess at their faith or family."""
         t.notes.append(t.text["note_coping_saved"])
+        offered = pack_options(t.profile, t.intake.language, t.intake.script, t.state.turns)
+        if offered and "pack_options" in t.text:
+            return f"{t.text['coping_question']} {t.text['pack_options'].format(options=offered)}", ("asked_coping", "offered_pack")
         return t.text["coping_question"], ("asked_coping",)
 
     @staticmethod

@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
+from ..culture.packs import names as pack_names, pack
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -77,6 +78,7 @@ def settings_view(state: State, message: str | None = None, status: int = 200, c
     words = state.ui_strings()
     return state.render("settings.html", status, title=words["settings"], profile=state.profile, backend=state.backend,
                         languages=language_choices(), kept=state.kept_text(), conversations=conversations, message=message,
+                        packs=[(name, pack(name).title) for name in pack_names()],
                         models=model_choices(), confirm=confirm, **persona_context(state), worried=worried,
                         cards=cards(care_card(state.profile.country)) if worried else [],
                         model_help=with_code(words["model_help"], local="local", named="local:NAME",
@@ -98,7 +100,7 @@ async def settings_page(state: Tc) -> Response:
 async def save_profile(request: Request, state: Tc) -> Response:
     form = await checked(request)
     given: dict[str, Any] = {k: str(form.get(k, ""))[:1000] or None for k in ("country", "language", "coping", "avoid", "identity",
-                                                              "register", "languages")}
+                                                              "register", "languages", "pack")}
     given["coping"] = given["coping"] or (str(form.get("helps", ""))[:1000] or None)  # the field's earlier name
     try:
         profile = Profile(**given)
