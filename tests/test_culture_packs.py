@@ -126,3 +126,14 @@ def test_the_settings_page_offers_every_pack_and_keeps_the_one_chosen(tmp_path, 
     assert saved.status_code == 200 and '<option value="korea" selected>' in saved.text
     bad = client.post("/settings/profile", data={"csrf": csrf, "country": "GB", "pack": "atlantis"})
     assert bad.status_code == 400
+
+
+def test_the_pack_is_chosen_with_profile_in_the_chat(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import write_script
+
+    script = write_script(tmp_path / "r.json", {"replies": ["I hear you."], "cycle": True})  # type: ignore[arg-type]
+    done = run_cli("chat", "--backend", script, "--country", "GB", stdin="/profile pack Japan\n/profile\n/profile pack atlantis\n",
+                   env={"TYPINGCURE_HISTORY": "off"})
+    out = done.stdout.decode()
+    assert done.returncode == 0, out
+    assert "japan" in out and "there are:" in out  # set, shown, and a wrong name says what there is

@@ -23,7 +23,7 @@ COMMAND = re.compile(
     r"|(role)(?:\s+([a-z]{2,20}))?"
     r"|(persona)(?:\s+(?:new|use|delete|show|keep|back|off)(?:\s+[^\s/][^/\n]{0,39})?)?"
     r"|(exercise)(?:\s+(?:card\s+[^\s/]{1,10}|[a-z]{2,20}))?"
-    r"|(profile)(?:\s+(?:clear\s+[a-z]{4,10}|(?:coping|avoid|identity|register|languages|language|country)\s+[^/\n]{1,300}))?"
+    r"|(profile)(?:\s+(?:clear\s+[a-z]{4,10}|(?:coping|avoid|identity|register|languages|language|country|pack)\s+[^/\n]{1,300}))?"
     r"|(time)(?:\s+(?i:off|on|(?:break|late|many)\s+\w{1,5}|(?:remind|daily)(?:\s+\w{1,5}(?:\s+[^\n]{1,120})?)?))?"
     r"|(outcomes)(?:\s+(?i:clear(?:\s+[a-z]{4,10})?|cadence\s+[a-z]{2,10}|(?:distress|better|goals?)\s+[^\n]{1,200}))?"
     r"|(checkin)(?:\s+(?i:skip))?|(summary))"
