@@ -161,19 +161,20 @@ def _avoided(practice: Practice, avoid: tuple[str, ...]) -> bool:
 
 def options(chosen: Pack, language: str, avoid: tuple[str, ...] = (), turn: int = 0) -> tuple[str, ...]:
     """Up to three of the pack's practices, named in `language`, to offer as choices: never one the
-    person avoids, always at least one everyday practice among them, a different set each turn.
+    person avoids, two everyday ones and at most one of faith, family or community, a different set
+    each turn.
     Empty when the pack names none in that language."""
     usable = [x for x in chosen.practices if language in x.labels and not _avoided(x, avoid)]
     everyday = [x for x in usable if x.kind in EVERYDAY]
     if not everyday:
         return ()
     others = [x for x in usable if x.kind not in EVERYDAY]
-    mixed = [x for pair in zip(everyday, others) for x in pair]  # everyday first, then one of the others
-    mixed += everyday[len(others):] + others[len(everyday):]
-    start = turn % len(mixed)
-    picked = (mixed[start:] + mixed[:start])[:ASKED]
-    if not any(x.kind in EVERYDAY for x in picked):
-        picked[-1] = everyday[turn % len(everyday)]
+    # Two everyday practices and at most one of faith, family or community: a pack widens the
+    # choices, it does not lean them toward any belief.
+    picked = [everyday[turn % len(everyday)]]
+    if others:
+        picked.append(others[turn % len(others)])
+    picked += [x for x in everyday[turn % len(everyday) + 1:] + everyday[:turn % len(everyday)]][:ASKED - len(picked)]
     return tuple(x.labels[language] for x in picked)
 
 
